@@ -7,8 +7,8 @@ A frame on the wire is ``COBS(header + payload + crc) + b"\\x00"``:
 * payload, depending on the message type;
 * CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) over header + payload, u16 little-endian.
 
-The :class:`Decoder` never raises on bad bytes: a damaged frame is dropped, the stream resyncs at the
-next 0x00 delimiter, and the damage is counted in :class:`LinkCounters`.
+The :class:`Decoder` never raises on bad bytes: a damaged frame is dropped, the stream resyncs at
+the next 0x00 delimiter, and the damage is counted in :class:`LinkCounters`.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def crc16(data: bytes) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """Fields every frame carries. ``timestamp_us`` is the board's own clock (µs, wraps at 2**32)."""
+    """Fields every frame carries. ``timestamp_us``: the board's own clock (µs, wraps at 2**32)."""
 
     device_id: int
     seq: int
@@ -295,7 +295,7 @@ class LinkCounters:
     bytes_received: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 @dataclass(slots=True)

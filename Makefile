@@ -1,0 +1,46 @@
+# gaitrig: `make run` starts the server with the virtual rig; `make test` runs every test.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint bench firmware install install-dev system-deps clean
+
+run: $(VENV)/.installed
+	$(VENV)/bin/rig serve --simulate --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-dev system-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+bench: $(VENV)/.installed-dev
+	$(PY) -m benchmarks
+
+firmware:
+	$(MAKE) -C firmware
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Tools the tests need from Debian (Chromium, the AVR toolchain, simavr): installed when we are
+# root or have sudo; otherwise the tests that need them say how to install them.
+system-deps:
+	@tools/install-system-deps.sh
+
+$(VENV)/bin/python:
+	@tools/make-venv.sh $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+clean:
+	rm -rf $(VENV) build *.egg-info test-artifacts firmware/build

@@ -1,0 +1,280 @@
+"""One board on one serial port: open, handshake, reader thread, reconnect, counters.
+
+The same class talks to a real Arduino (``/dev/ttyACM0``), a board simulated in simavr, and the
+virtual rig's pseudo-terminals: they are all serial ports opened with pyserial. Framing is the
+decoder's job (``drivers.protocol``); transport is this module's (after pyserial's own
+``serial.threaded``: a reader thread hands bytes to a protocol object).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import serial
+
+from drivers import protocol as p
+
+log = logging.getLogger(__name__)
+
+#: Called on the reader thread for every valid message, with the host monotonic arrival time (s).
+MessageHandler = Callable[["BoardLink", p.Message, float], None]
+
+BAUD_RATE = 1_000_000
+
+
+class HandshakeError(RuntimeError):
+    """The port opened but no gaitrig board answered as the protocol requires."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStatus:
+    """A snapshot for the console and ``GET /api/devices``."""
+
+    name: str
+    port: str
+    connected: bool
+    role: str | None
+    serial_number: int | None
+    firmware_version: str | None
+    sample_rate_hz: int | None
+    last_frame_age_s: float | None
+    reconnects: int
+    counters: dict[str, int]
+    status_flags: int
+    last_error: str | None
+
+
+class BoardLink:
+    """A board on a serial port, kept connected for as long as the link is open.
+
+    ``open()`` connects and performs the handshake (IDENTIFY -> HELLO + ACK, SET_RATE when
+    ``sample_rates_hz`` names a rate for the board's role, START) and raises
+    :class:`HandshakeError` with a clear message when that fails. After that a supervisor thread
+    keeps the link up: when the port disappears (board unplugged) it retries
+    every ``retry_interval_s`` and repeats the handshake when the port is back.
+    """
+
+    def __init__(
+        self,
+        port: str,
+        on_message: MessageHandler | None = None,
+        *,
+        name: str | None = None,
+        sample_rates_hz: Mapping[p.BoardRole, int] | None = None,
+        handshake_timeout_s: float = 1.0,
+        retry_interval_s: float = 0.2,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.port = port
+        self.name = name or port
+        self.on_message = on_message
+        self.sample_rates_hz = dict(sample_rates_hz or {})
+        self.handshake_timeout_s = handshake_timeout_s
+        self.retry_interval_s = retry_interval_s
+        self.clock = clock
+        self.decoder = p.Decoder()
+        self.hello: p.Hello | None = None
+        self.reconnects = 0
+        self.status_flags = p.StatusFlag(0)
+        self.last_error: str | None = None
+        self.last_frame_time_s: float | None = None
+        self._serial: serial.Serial | None = None
+        self._lock = threading.Lock()
+        self._acks: dict[int, p.Ack] = {}
+        self._ack_event = threading.Condition(self._lock)
+        self._hello_event = threading.Event()
+        self._command_seq = 0
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- public --------------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._serial is not None and self.hello is not None
+
+    def open(self) -> p.Hello:
+        """Connect and handshake now; then keep the link up in the background."""
+        hello = self._connect()
+        self._thread = threading.Thread(target=self._run, name=f"link-{self.name}", daemon=True)
+        self._thread.start()
+        return hello
+
+    def start(self) -> None:
+        """Connect in the background (retrying until the board answers) and keep the link up."""
+        self._thread = threading.Thread(target=self._run, name=f"link-{self.name}", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the stream (best effort), close the port and stop the reader thread."""
+        self._closing.set()
+        ser = self._serial
+        if ser is not None and self.hello is not None:
+            with contextlib.suppress(OSError, serial.SerialException):
+                self._write(p.Command(self._device(), self._next_seq(), 0, p.MessageType.CMD_STOP))
+        self._drop_port()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2.0)
+
+    def command(self, command: p.MessageType, rate_hz: int = 0, timeout_s: float = 1.0) -> p.Ack:
+        """Send a host command and wait for its ACK; raise TimeoutError without one."""
+        seq = self._next_seq()
+        self._write(p.Command(self._device(), seq, 0, command, rate_hz))
+        deadline = self.clock() + timeout_s
+        with self._lock:
+            while seq not in self._acks:
+                remaining = deadline - self.clock()
+                if remaining <= 0:
+                    raise TimeoutError(
+                        f"{self.name}: no ACK for {command.name} within {timeout_s} s")
+                self._ack_event.wait(remaining)
+            return self._acks.pop(seq)
+
+    def status(self) -> LinkStatus:
+        now = self.clock()
+        hello = self.hello
+        age = None if self.last_frame_time_s is None else now - self.last_frame_time_s
+        return LinkStatus(
+            name=self.name,
+            port=self.port,
+            connected=self.connected,
+            role=hello.role.name.lower() if hello else None,
+            serial_number=hello.serial_number if hello else None,
+            firmware_version=".".join(map(str, hello.firmware_version)) if hello else None,
+            sample_rate_hz=hello.sample_rate_hz if hello else None,
+            last_frame_age_s=age,
+            reconnects=self.reconnects,
+            counters=self.decoder.counters.as_dict(),
+            status_flags=int(self.status_flags),
+            last_error=self.last_error,
+        )
+
+    # -- connection ----------------------------------------------------------------------------
+
+    def _connect(self) -> p.Hello:
+        try:
+            ser = serial.Serial(self.port, BAUD_RATE, timeout=0.05, write_timeout=0.5)
+        except (OSError, serial.SerialException) as exc:
+            raise HandshakeError(f"cannot open {self.port}: {exc}") from exc
+        self.hello = None
+        self._hello_event.clear()
+        self._serial = ser
+        reader = threading.Thread(target=self._read_loop, args=(ser,), daemon=True,
+                                  name=f"reader-{self.name}")
+        reader.start()
+        try:
+            # IDENTIFY is broadcast: we do not yet know the board's device id.
+            self._write(p.Command(p.BROADCAST_DEVICE, self._next_seq(), 0,
+                                  p.MessageType.CMD_IDENTIFY))
+            if not self._hello_event.wait(self.handshake_timeout_s):
+                raise HandshakeError(
+                    f"no HELLO from {self.port} within {self.handshake_timeout_s} s: "
+                    "is this a gaitrig board?")
+            hello = self.hello
+            assert hello is not None
+            if hello.protocol_version != p.PROTOCOL_VERSION:
+                raise HandshakeError(
+                    f"{self.port} speaks protocol v{hello.protocol_version}, "
+                    f"this host speaks v{p.PROTOCOL_VERSION}: update the firmware")
+            rate_hz = self.sample_rates_hz.get(hello.role)
+            if rate_hz and rate_hz != hello.sample_rate_hz:
+                self._expect_ok(p.MessageType.CMD_SET_RATE, rate_hz)
+                self.hello = hello = _with_rate(hello, rate_hz)
+            self._expect_ok(p.MessageType.CMD_START)
+        except (HandshakeError, TimeoutError, OSError, serial.SerialException) as exc:
+            self._drop_port()
+            if isinstance(exc, HandshakeError):
+                raise
+            raise HandshakeError(f"handshake with {self.port} failed: {exc}") from exc
+        self.last_error = None
+        log.info("%s: %s on %s, firmware %s, %d channels at %d Hz", self.name, hello.role.name,
+                 self.port, ".".join(map(str, hello.firmware_version)), hello.channel_count,
+                 hello.sample_rate_hz)
+        return hello
+
+    def _expect_ok(self, command: p.MessageType, rate_hz: int = 0) -> None:
+        ack = self.command(command, rate_hz, self.handshake_timeout_s)
+        if ack.result != p.AckResult.OK:
+            raise HandshakeError(f"{self.port} refused {command.name}: {ack.result.name}")
+
+    def _run(self) -> None:
+        """Supervisor: while the link is open, reconnect whenever the port is lost."""
+        while not self._closing.is_set():
+            if self._serial is None:
+                try:
+                    self._connect()
+                    self.reconnects += 1
+                    log.warning("%s: reconnected on %s", self.name, self.port)
+                except HandshakeError as exc:
+                    self.last_error = str(exc)
+            self._closing.wait(self.retry_interval_s)
+
+    def _read_loop(self, ser: serial.Serial) -> None:
+        while not self._closing.is_set() and self._is_current(ser):
+            try:
+                data = ser.read(ser.in_waiting or 1)
+            except (OSError, serial.SerialException, TypeError) as exc:
+                # TypeError: pyserial reading a port closed under it by another thread.
+                if self._is_current(ser):
+                    self.last_error = f"{self.port} lost: {exc}"
+                    log.warning("%s: %s", self.name, self.last_error)
+                    self._drop_port()
+                return
+            if data:
+                self._handle(self.decoder.feed(data))
+
+    def _is_current(self, ser: serial.Serial) -> bool:
+        return self._serial is ser
+
+    def _handle(self, messages: list[p.Message]) -> None:
+        now = self.clock()
+        for message in messages:
+            self.last_frame_time_s = now
+            if isinstance(message, p.Hello):
+                self.hello = message
+                self._hello_event.set()
+            elif isinstance(message, p.Ack):
+                with self._lock:
+                    self._acks[message.command_seq] = message
+                    self._ack_event.notify_all()
+            elif isinstance(message, p.Status):
+                self.status_flags = message.flags
+                log.warning("%s: board status %s on channels 0x%04x, %d frames dropped",
+                            self.name, message.flags, message.channel_mask,
+                            message.dropped_frames)
+            if self.on_message is not None:
+                self.on_message(self, message, now)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _device(self) -> int:
+        return self.hello.device_id if self.hello else p.BROADCAST_DEVICE
+
+    def _next_seq(self) -> int:
+        with self._lock:
+            self._command_seq = (self._command_seq + 1) % p.U16
+            return self._command_seq
+
+    def _write(self, command: p.Command) -> None:
+        ser = self._serial
+        if ser is None:
+            raise serial.SerialException(f"{self.port} is not connected")
+        ser.write(p.encode(command))
+
+    def _drop_port(self) -> None:
+        ser, self._serial = self._serial, None
+        self.hello = None
+        if ser is not None:
+            with contextlib.suppress(OSError, serial.SerialException):
+                ser.close()
+
+
+def _with_rate(hello: p.Hello, rate_hz: int) -> p.Hello:
+    return p.Hello(hello.device_id, hello.seq, hello.timestamp_us, hello.role,
+                   hello.firmware_version, rate_hz, hello.serial_number, hello.channel_map,
+                   hello.protocol_version)

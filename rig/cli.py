@@ -1,0 +1,101 @@
+"""The ``rig`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+from collections.abc import Sequence
+
+from rig.settings import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rig", description="gaitrig: controller for an instrumented gait-training rig.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="start the server (pages, API, live stream)",
+                                description="Start the server. Settings also come from "
+                                            "GAITRIG_* environment variables.")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1, this machine "
+                                      "only)")
+    serve.add_argument("--port", type=int, help="TCP port (default 8000)")
+    serve.add_argument("--simulate", action="store_true",
+                       help="run the virtual rig instead of real boards")
+    serve.add_argument("--serial", nargs="+", metavar="PORT", default=None,
+                       help="serial ports of the boards, e.g. /dev/ttyACM0 /dev/ttyACM1")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="migrate the database schema to this version")
+    db_commands.add_parser("status", help="print the schema revision of the database")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    if args.command == "serve":
+        return serve(settings, args)
+    return database(settings, args.db_command)
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from web_ui.app import create_app
+
+    updates: dict[str, object] = {}
+    if args.host:
+        updates["host"] = args.host
+    if args.port:
+        updates["port"] = args.port
+    if args.simulate:
+        updates["simulate"] = True
+    if args.serial:
+        updates["serial_ports"] = args.serial
+    settings = settings.model_copy(update=updates)
+    if not settings.simulate and not settings.serial_ports:
+        print("rig serve: no boards: give --serial PORT ... or --simulate for the virtual rig",
+              file=sys.stderr)
+        return 2
+    if not is_loopback(settings.host):
+        print(f"WARNING: listening on {settings.host} without TLS: anyone on this network can "
+              "see the live data. See docs/deploy.md.", file=sys.stderr)
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"\n  gaitrig {'(virtual rig)' if settings.simulate else ''}\n"
+          f"  Patient display:   {base}/display\n"
+          f"  Therapist console: {base}/console\n", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level="warning", ws_ping_interval=5.0, ws_ping_timeout=10.0)
+    return 0
+
+
+def database(settings: Settings, action: str) -> int:
+    from rig.records import Records
+
+    records = Records(settings.resolved_database_url())
+    from db import schema
+
+    if action == "upgrade":
+        schema.upgrade(records.engine)
+    print(f"schema revision: {schema.current_revision(records.engine)} "
+          f"(this program needs {schema.head_revision()})")
+    return 0
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""The rig's view of the clinic database: open it (migrating the schema), record trials."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from db import schema, trials
+from db.engine import make_engine, session_factory
+from db.models import Trial
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TrialOut:
+    """A trial as the API shows it (times in UTC, ISO 8601)."""
+
+    id: int
+    rig_id: str
+    exercise: str
+    started_at: datetime
+    ended_at: datetime | None
+
+    @classmethod
+    def of(cls, trial: Trial) -> TrialOut:
+        return cls(trial.id, trial.rig_id, trial.exercise, trial.started_at, trial.ended_at)
+
+
+class Records:
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.sessions = session_factory(self.engine)
+        self.backend = self.engine.dialect.name
+
+    @classmethod
+    def open(cls, url: str, migrate: bool = True) -> Records:
+        """Open the database; bring its schema up to date (or refuse, when ``migrate`` is off)."""
+        records = cls(url)
+        if migrate:
+            schema.upgrade(records.engine)
+        schema.check_current(records.engine)
+        log.info("database: %s", records.engine.url.render_as_string(hide_password=True))
+        return records
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def start_trial(self, rig_id: str, exercise: str) -> TrialOut:
+        with self.sessions() as session:
+            return TrialOut.of(trials.start_trial(session, rig_id, exercise))
+
+    def stop_trial(self, trial_id: int) -> TrialOut | None:
+        with self.sessions() as session:
+            trial = trials.stop_trial(session, trial_id)
+            return None if trial is None else TrialOut.of(trial)
+
+    def list_trials(self) -> list[TrialOut]:
+        with self.sessions() as session:
+            return [TrialOut.of(t) for t in trials.list_trials(session)]

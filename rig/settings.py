@@ -1,0 +1,52 @@
+"""Settings, read from the environment with the ``GAITRIG_`` prefix (or a ``.env`` file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "gaitrig"
+
+
+class Settings(BaseSettings):
+    """Everything the server reads from its environment. Units are in the names."""
+
+    model_config = SettingsConfigDict(env_prefix="GAITRIG_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir,
+                           description="Folder for the SQLite database and local files.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: a SQLite file gaitrig.sqlite3 in data_dir. "
+                    "PostgreSQL: postgresql+psycopg://user@host/db")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    rig_id: str = Field(default="rig-1", description="Names this rig in a clinic with several.")
+
+    simulate: bool = Field(default=False, description="Run the virtual rig instead of boards.")
+    serial_ports: list[str] = Field(default_factory=list,
+                                    description="Serial ports of the boards, e.g. /dev/ttyACM0.")
+    insole_rate_hz: int = Field(default=1000, ge=1, le=1000)
+    insole_sensors: Literal[8, 16] = 8
+    shoe_size_eu: int = Field(default=42, ge=36, le=46)
+
+    # The patient on the rig until the therapist console picks one from the database.
+    body_mass_kg: float = Field(default=75.0, gt=20, lt=300)
+    prosthetic_side: Literal["left", "right"] = "left"
+    display_name: str = "Demo patient"
+    simulate_activity: Literal["walking", "standing", "weight_shift"] = "walking"
+
+    target_low_pct_bw: float = Field(default=40.0, ge=0, le=150)
+    target_high_pct_bw: float = Field(default=60.0, ge=0, le=150)
+    live_update_hz: float = Field(default=60.0, ge=1, le=1000,
+                                  description="Most live updates per second sent to a client.")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'gaitrig.sqlite3'}"

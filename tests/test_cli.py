@@ -1,0 +1,77 @@
+"""The `rig` command: help, and `rig serve --simulate` as a real process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import free_port
+
+RIG = [sys.executable, "-m", "rig.cli"]
+
+
+def test_help_lists_the_commands() -> None:
+    out = subprocess.run([*RIG, "--help"], capture_output=True, text=True, check=True).stdout
+    assert "serve" in out and "db" in out
+    serve = subprocess.run([*RIG, "serve", "--help"], capture_output=True, text=True,
+                           check=True).stdout
+    for option in ("--host", "--port", "--simulate", "--serial"):
+        assert option in serve
+
+
+def test_serve_without_boards_says_what_to_do(tmp_path: Path) -> None:
+    env = {**os.environ, "GAITRIG_DATA_DIR": str(tmp_path)}
+    result = subprocess.run([*RIG, "serve"], capture_output=True, text=True, env=env)
+    assert result.returncode == 2 and "--simulate" in result.stderr
+
+
+def test_db_upgrade_then_status(tmp_path: Path) -> None:
+    env = {**os.environ, "GAITRIG_DATA_DIR": str(tmp_path)}
+    out = subprocess.run([*RIG, "db", "upgrade"], capture_output=True, text=True, env=env,
+                         check=True).stdout
+    assert "schema revision: 0001" in out
+    assert (tmp_path / "gaitrig.sqlite3").exists()
+
+
+def test_serve_simulate_prints_urls_and_serves(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "GAITRIG_DATA_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([*RIG, "serve", "--simulate", "--port", str(port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        banner = ""
+        assert process.stdout is not None
+        while "Therapist console" not in banner:
+            line = process.stdout.readline()
+            assert line, f"server exited early:\n{banner}"
+            banner += line
+        assert f"http://127.0.0.1:{port}/display" in banner
+        assert f"http://127.0.0.1:{port}/console" in banner
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/api/health").json()
+                if health["boards_connected"] == 3:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not come up with three boards"
+            time.sleep(0.2)
+        page = httpx.get(f"http://127.0.0.1:{port}/display")
+        assert page.status_code == 200 and "<html" in page.text.lower()
+        live = httpx.get(f"http://127.0.0.1:{port}/api/live").json()
+        assert live["left_foot_n"] is not None
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert process.returncode == 0, "the server did not shut down cleanly on Ctrl-C"

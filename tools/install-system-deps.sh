@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install the Debian packages the tests need, when some are missing and we may (root or sudo).
+# Lists: Chromium for the browser tests, firmware/apt-packages.txt for the AVR build and simavr.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+wanted=(chromium)
+[ -f firmware/apt-packages.txt ] && mapfile -t -O ${#wanted[@]} wanted < <(grep -v '^\s*#' firmware/apt-packages.txt | grep -v '^\s*$')
+missing=()
+for pkg in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if ! command -v apt-get >/dev/null; then
+    echo "not Debian/Ubuntu: install these yourself: ${missing[*]}" >&2; exit 0
+fi
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+if [ -n "$sudo" ] && ! $sudo true 2>/dev/null; then
+    echo "missing Debian packages (tests that need them will say so): sudo apt-get install ${missing[*]}" >&2
+    exit 0
+fi
+echo "installing Debian packages: ${missing[*]}"
+$sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || echo "apt-get could not install: ${missing[*]}" >&2
+exit 0

@@ -1,0 +1,36 @@
+"""Fan-out of the live state to websocket clients: every client always gets the newest state.
+
+The hub keeps one message, the newest. A client task sends it when it is newer than what that
+client last got, at most ``max_rate_hz`` times per second. A client that reads slowly simply skips
+states: nothing queues up for it, and its slowness never delays the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+
+class LiveHub:
+    def __init__(self, max_rate_hz: float = 60.0) -> None:
+        self.min_interval_s = 1.0 / max_rate_hz
+        self.latest = ""
+        self.version = 0
+        self._changed = asyncio.Event()
+        self.clients = 0
+
+    def publish(self, text: str) -> None:
+        """Make ``text`` the newest state. Must run on the event loop's thread."""
+        self.latest = text
+        self.version += 1
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def next_after(self, version: int, last_sent_s: float) -> tuple[int, str]:
+        """Wait for a state newer than ``version`` and for the client's rate limit; return it."""
+        while self.version <= version:
+            await self._changed.wait()
+        wait_s = self.min_interval_s - (time.monotonic() - last_sent_s)
+        if wait_s > 0:
+            await asyncio.sleep(wait_s)
+        return self.version, self.latest
