@@ -18,13 +18,17 @@ from dataclasses import dataclass
 import serial
 
 from drivers import protocol as p
+from drivers.clock_sync import DeviceClock
 
 log = logging.getLogger(__name__)
 
-#: Called on the reader thread for every valid message, with the host monotonic arrival time (s).
+#: Called on the reader thread for every valid message with a host monotonic time (s): for DATA,
+#: the moment the sample was taken (the board's clock mapped onto the host's); otherwise arrival.
 MessageHandler = Callable[["BoardLink", p.Message, float], None]
 
 BAUD_RATE = 1_000_000
+#: How often IDENTIFY is repeated while waiting for a board's HELLO (s).
+IDENTIFY_EVERY_S = 0.25
 
 
 class HandshakeError(RuntimeError):
@@ -47,6 +51,7 @@ class LinkStatus:
     counters: dict[str, int]
     status_flags: int
     last_error: str | None
+    clock_drift_ppm: float
 
 
 class BoardLink:
@@ -66,7 +71,7 @@ class BoardLink:
         *,
         name: str | None = None,
         sample_rates_hz: Mapping[p.BoardRole, int] | None = None,
-        handshake_timeout_s: float = 1.0,
+        handshake_timeout_s: float = 3.0,
         retry_interval_s: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -78,8 +83,10 @@ class BoardLink:
         self.retry_interval_s = retry_interval_s
         self.clock = clock
         self.decoder = p.Decoder()
+        self.device_clock = DeviceClock()
         self.hello: p.Hello | None = None
         self.reconnects = 0
+        self._ever_connected = False
         self.status_flags = p.StatusFlag(0)
         self.last_error: str | None = None
         self.last_frame_time_s: float | None = None
@@ -101,9 +108,17 @@ class BoardLink:
     def open(self) -> p.Hello:
         """Connect and handshake now; then keep the link up in the background."""
         hello = self._connect()
+        self._ever_connected = True
         self._thread = threading.Thread(target=self._run, name=f"link-{self.name}", daemon=True)
         self._thread.start()
         return hello
+
+    def identify(self) -> p.Hello:
+        """Open the port, ask the board who it is, and close again (no streaming)."""
+        try:
+            return self._connect(stream=False)
+        finally:
+            self._drop_port()
 
     def start(self) -> None:
         """Connect in the background (retrying until the board answers) and keep the link up."""
@@ -152,11 +167,12 @@ class BoardLink:
             counters=self.decoder.counters.as_dict(),
             status_flags=int(self.status_flags),
             last_error=self.last_error,
+            clock_drift_ppm=self.device_clock.drift_ppm,
         )
 
     # -- connection ----------------------------------------------------------------------------
 
-    def _connect(self) -> p.Hello:
+    def _connect(self, stream: bool = True) -> p.Hello:
         try:
             ser = serial.Serial(self.port, BAUD_RATE, timeout=0.05, write_timeout=0.5)
         except (OSError, serial.SerialException) as exc:
@@ -168,10 +184,14 @@ class BoardLink:
                                   name=f"reader-{self.name}")
         reader.start()
         try:
-            # IDENTIFY is broadcast: we do not yet know the board's device id.
-            self._write(p.Command(p.BROADCAST_DEVICE, self._next_seq(), 0,
-                                  p.MessageType.CMD_IDENTIFY))
-            if not self._hello_event.wait(self.handshake_timeout_s):
+            # IDENTIFY is broadcast (we do not know the board's device id yet), and repeated: an
+            # Arduino resets when its port opens and listens only after its bootloader (~1.5 s).
+            deadline = self.clock() + self.handshake_timeout_s
+            while not self._hello_event.is_set() and (left := deadline - self.clock()) > 0:
+                self._write(p.Command(p.BROADCAST_DEVICE, self._next_seq(), 0,
+                                      p.MessageType.CMD_IDENTIFY))
+                self._hello_event.wait(min(IDENTIFY_EVERY_S, left))
+            if not self._hello_event.is_set():
                 raise HandshakeError(
                     f"no HELLO from {self.port} within {self.handshake_timeout_s} s: "
                     "is this a gaitrig board?")
@@ -181,6 +201,8 @@ class BoardLink:
                 raise HandshakeError(
                     f"{self.port} speaks protocol v{hello.protocol_version}, "
                     f"this host speaks v{p.PROTOCOL_VERSION}: update the firmware")
+            if not stream:
+                return hello
             rate_hz = self.sample_rates_hz.get(hello.role)
             if rate_hz and rate_hz != hello.sample_rate_hz:
                 self._expect_ok(p.MessageType.CMD_SET_RATE, rate_hz)
@@ -208,8 +230,10 @@ class BoardLink:
             if self._serial is None:
                 try:
                     self._connect()
-                    self.reconnects += 1
-                    log.warning("%s: reconnected on %s", self.name, self.port)
+                    if self._ever_connected:
+                        self.reconnects += 1
+                        log.warning("%s: reconnected on %s", self.name, self.port)
+                    self._ever_connected = True
                 except HandshakeError as exc:
                     self.last_error = str(exc)
             self._closing.wait(self.retry_interval_s)
@@ -235,7 +259,12 @@ class BoardLink:
         now = self.clock()
         for message in messages:
             self.last_frame_time_s = now
-            if isinstance(message, p.Hello):
+            when = now
+            if isinstance(message, p.Data):
+                when = self.device_clock.observe(message.timestamp_us, now)
+            elif isinstance(message, p.Hello):
+                if self.hello is None or message.seq == 0:
+                    self.device_clock.reset()  # first contact, or the board rebooted
                 self.hello = message
                 self._hello_event.set()
             elif isinstance(message, p.Ack):
@@ -248,7 +277,7 @@ class BoardLink:
                             self.name, message.flags, message.channel_mask,
                             message.dropped_frames)
             if self.on_message is not None:
-                self.on_message(self, message, now)
+                self.on_message(self, message, when)
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -25,7 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--simulate", action="store_true",
                        help="run the virtual rig instead of real boards")
     serve.add_argument("--serial", nargs="+", metavar="PORT", default=None,
-                       help="serial ports of the boards, e.g. /dev/ttyACM0 /dev/ttyACM1")
+                       help="serial ports of the boards, e.g. /dev/ttyACM0 /dev/ttyACM1 "
+                            "(default: the USB boards found by `rig devices`)")
+
+    commands.add_parser("devices", help="find the boards on this computer's USB serial ports")
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -41,7 +44,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     if args.command == "serve":
         return serve(settings, args)
+    if args.command == "devices":
+        return devices()
     return database(settings, args.db_command)
+
+
+def devices() -> int:
+    from drivers.discovery import candidate_ports, discover
+
+    ports = candidate_ports()
+    found = discover(ports)
+    for board in found:
+        hello = board.hello
+        print(f"{board.port}  {board.role:<13} serial {hello.serial_number:08x}  firmware "
+              f"{'.'.join(map(str, hello.firmware_version))}  {hello.channel_count} channels "
+              f"at {hello.sample_rate_hz} Hz")
+    silent = sorted(set(ports) - {board.port for board in found})
+    for port in silent:
+        print(f"{port}  (a USB serial board that did not answer: not gaitrig firmware?)")
+    if not found:
+        print("no gaitrig boards found on USB serial ports", file=sys.stderr)
+        return 1
+    return 0
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -60,8 +84,12 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         updates["serial_ports"] = args.serial
     settings = settings.model_copy(update=updates)
     if not settings.simulate and not settings.serial_ports:
-        print("rig serve: no boards: give --serial PORT ... or --simulate for the virtual rig",
-              file=sys.stderr)
+        from drivers.discovery import discover
+
+        settings = settings.model_copy(update={"serial_ports": [b.port for b in discover()]})
+    if not settings.simulate and not settings.serial_ports:
+        print("rig serve: no boards found on USB serial ports: plug them in, give --serial "
+              "PORT ..., or use --simulate for the virtual rig", file=sys.stderr)
         return 2
     if not is_loopback(settings.host):
         print(f"WARNING: listening on {settings.host} without TLS: anyone on this network can "

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from drivers.virtual.rig import VirtualRig
 
 from drivers import protocol as p
 from drivers.serial_link import BoardLink
+from drivers.virtual.rig import VirtualRig
 from processing import pipeline
 from processing.calibration import RigCalibration
 from processing.layouts import load_bar_layout, load_insole_layout
@@ -117,10 +117,11 @@ class RigController:
 
     # -- data path -----------------------------------------------------------------------------
 
-    def _on_message(self, link: BoardLink, message: p.Message, host_time_s: float) -> None:
+    def _on_message(self, link: BoardLink, message: p.Message, sample_time_s: float) -> None:
+        """Reader thread: hand DATA to the collector, stamped with the sample's host time (s)."""
         if isinstance(message, p.Data) and link.hello is not None and self.collector:
             role = link.hello.role.name.lower()
-            self.collector.add(role, host_time_s, message.seq, message.timestamp_us,
+            self.collector.add(role, sample_time_s, message.seq, message.timestamp_us,
                                message.values)
 
     def _loop(self) -> None:
@@ -175,7 +176,8 @@ class RigController:
                 "sample_rate_hz": status.sample_rate_hz,
                 "last_frame_age_s": None if age is None else round(age, 4),
                 "reconnects": status.reconnects, "status_flags": status.status_flags,
-                "last_error": status.last_error, **status.counters,
+                "last_error": status.last_error,
+                "clock_drift_ppm": round(status.clock_drift_ppm, 1), **status.counters,
             })
         return devices
 

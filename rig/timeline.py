@@ -2,7 +2,10 @@
 
 Reader threads append frames as they arrive; the processing loop takes everything new as one
 block. The insole boards (up to 1 kHz) set the timeline; the bars (80 Hz) and the other insole are
-held at their newest value at or before each row (zero-order hold by host arrival time).
+held at their newest value at or before each row: a zero-order hold by sample time, which is each
+board's own clock mapped onto the host's (``drivers.clock_sync``), so boards with drifting clocks
+still line up. A board's frames for an instant that arrive after that instant's block was processed
+are not waited for: the live path never holds back the newest data.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ FloatArray = npt.NDArray[np.float64]
 class MergedBlock:
     """Counts of all three boards on one timeline (one row per sample of the timeline board)."""
 
-    host_time_s: FloatArray  # arrival time of each row's sample, host monotonic clock (s)
+    host_time_s: FloatArray  # when each row's sample was taken, host monotonic clock (s)
     counts: dict[str, IntArray]  # role -> (n, channels) raw counts
     newest_seq: dict[str, int]  # role -> sequence number of the newest frame included
     newest_device_time_us: dict[str, int]  # role -> that frame's device timestamp (µs)
@@ -46,13 +49,23 @@ class FrameCollector:
         self._device_time: dict[str, int] = {}
         self.new_data = threading.Event()
 
-    def add(self, role: str, host_time_s: float, seq: int, device_time_us: int,
+    @property
+    def newest_seq(self) -> dict[str, int]:
+        """Per role, the sequence number of the newest frame taken into a block."""
+        return dict(self._seq)
+
+    @property
+    def newest_device_time(self) -> dict[str, int]:
+        """Per role, the board timestamp (µs) of the newest frame taken into a block."""
+        return dict(self._device_time)
+
+    def add(self, role: str, sample_time_s: float, seq: int, device_time_us: int,
             values: tuple[int, ...]) -> None:
         """Called on a reader thread for each DATA frame. Frames of the wrong width are dropped."""
         if len(values) != self.channels[role]:
             return
         with self._lock:
-            self._inbox[role].append((host_time_s, seq, device_time_us, values))
+            self._inbox[role].append((sample_time_s, seq, device_time_us, values))
         self.new_data.set()
 
     def take_block(self) -> MergedBlock | None:
@@ -86,9 +99,9 @@ class FrameCollector:
         if not frames:
             return np.broadcast_to(self._held[role], (rows, self.channels[role])).copy()
         values = np.array([f[3] for f in frames], dtype=np.int64)
-        arrival = np.fromiter((f[0] for f in frames), dtype=np.float64, count=len(frames))
-        # Row i takes the newest frame that had arrived by times[i]; before the first, the held one.
-        index = np.searchsorted(arrival, times, side="right") - 1
+        taken = np.fromiter((f[0] for f in frames), dtype=np.float64, count=len(frames))
+        # Row i takes the newest frame sampled at or before times[i]; before any, the held one.
+        index = np.searchsorted(taken, times, side="right") - 1
         stacked = np.vstack([self._held[role][None, :], values])
         self._held[role] = values[-1]
         return stacked[index + 1]

@@ -1,0 +1,96 @@
+"""Map a board's microsecond clock onto the host's monotonic clock (offset and drift).
+
+Each DATA frame carries the board's timestamp of the sample (µs, u32, wraps every ~71.6 min). The
+host sees the frame some time later: arrival = sample time + transport delay, and the delay is
+always positive and jittery (USB packets, pty buffers, thread scheduling). The *least* delayed
+frames therefore trace the board's clock best, so the mapping fits a line through the lower
+envelope of (arrival - device time): the minimum of each window of ``window_s`` seconds, over the
+last ``history_windows`` windows. The line's slope is the board's clock drift relative to the
+host's, its intercept the offset. Crystal drift of a few hundred ppm adds up to 0.2 ms per second,
+so without the slope two boards would part by more than a millisecond within seconds.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+U32_US = 1 << 32
+
+
+@dataclass(slots=True)
+class DeviceClock:
+    """One board's clock. Feed every timestamped frame to :meth:`observe`; reset on reboot."""
+
+    window_s: float = 0.5
+    history_windows: int = 240
+    _last_raw_us: int | None = None
+    _wraps: int = 0
+    _window_start_s: float | None = None
+    _window_min: tuple[float, float] | None = None  # (device s, arrival - device s)
+    _envelope: deque[tuple[float, float]] = field(default_factory=deque)
+    _offset_s: float = 0.0  # intercept at _origin_s
+    _drift: float = 0.0  # ds_host/ds_device - 1
+    _origin_s: float = 0.0
+
+    def reset(self) -> None:
+        """Forget everything (the board rebooted: its clock started again)."""
+        self._last_raw_us = None
+        self._wraps = 0
+        self._window_start_s = None
+        self._window_min = None
+        self._envelope.clear()
+        self._offset_s = self._drift = self._origin_s = 0.0
+
+    @property
+    def drift_ppm(self) -> float:
+        """Estimated drift of the board's clock against the host's, parts per million."""
+        return self._drift * 1e6
+
+    def unwrap_us(self, timestamp_us: int) -> int:
+        """The board time in µs since its boot, counting the wraps of the 32-bit clock."""
+        if self._last_raw_us is not None and timestamp_us < self._last_raw_us - U32_US // 2:
+            self._wraps += 1
+        self._last_raw_us = timestamp_us
+        return self._wraps * U32_US + timestamp_us
+
+    def observe(self, timestamp_us: int, arrival_s: float) -> float:
+        """Take one frame's board timestamp and host arrival time; return the sample's host time."""
+        device_s = self.unwrap_us(timestamp_us) * 1e-6
+        delay_s = arrival_s - device_s
+        if self._window_min is None or delay_s < self._window_min[1]:
+            self._window_min = (device_s, delay_s)
+        if self._window_start_s is None:
+            self._window_start_s = device_s
+            self._fit()
+        elif device_s - self._window_start_s >= self.window_s:
+            self._window_start_s = device_s
+            self._fit()
+            self._window_min = None
+        elif not self._envelope:
+            self._offset_s, self._origin_s = self._window_min[1], self._window_min[0]
+        return self.to_host_s(device_s)
+
+    def to_host_s(self, device_s: float) -> float:
+        """Host monotonic time (s) of a board time in s since boot (unwrapped)."""
+        return device_s + self._offset_s + self._drift * (device_s - self._origin_s)
+
+    def _fit(self) -> None:
+        """Refit the line through the window minima (least squares, centred for precision)."""
+        assert self._window_min is not None
+        self._envelope.append(self._window_min)
+        while len(self._envelope) > self.history_windows:
+            self._envelope.popleft()
+        points = self._envelope
+        n = len(points)
+        mean_d = sum(d for d, _ in points) / n
+        mean_e = sum(e for _, e in points) / n
+        if n >= 3:
+            sxx = sum((d - mean_d) ** 2 for d, _ in points)
+            sxy = sum((d - mean_d) * (e - mean_e) for d, e in points)
+            self._drift = sxy / sxx if sxx > 0 else 0.0
+        # The line through the centre of the minima; shift it down onto the lowest of them so
+        # that mapped times never fall later than the best-observed delay allows.
+        lowest = min(e - self._drift * (d - mean_d) for d, e in points)
+        self._origin_s = mean_d
+        self._offset_s = min(mean_e, lowest) if n < 3 else lowest

@@ -1,0 +1,32 @@
+"""The virtual rig: a simulated patient, sensor physics and boards that speak the wire protocol.
+
+Everything works with no hardware attached: the boards open real pseudo-terminals and write exactly
+the bytes the firmware writes, and the patient model knows the ground truth behind every count.
+"""
+
+from drivers.virtual.boards import VirtualBarsBoard, VirtualBoard, VirtualInsoleBoard
+from drivers.virtual.patient import (
+    GaitEvent,
+    GaitParameters,
+    GroundTruth,
+    PatientModel,
+    generic_insole_positions_mm,
+)
+from drivers.virtual.rig import VirtualRig
+from drivers.virtual.sensors import FsrChannels, FsrParameters, LoadCellChannels, LoadCellParameters
+
+__all__ = [
+    "FsrChannels",
+    "FsrParameters",
+    "GaitEvent",
+    "GaitParameters",
+    "GroundTruth",
+    "LoadCellChannels",
+    "LoadCellParameters",
+    "PatientModel",
+    "VirtualBarsBoard",
+    "VirtualBoard",
+    "VirtualInsoleBoard",
+    "VirtualRig",
+    "generic_insole_positions_mm",
+]

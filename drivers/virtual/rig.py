@@ -1,0 +1,194 @@
+"""The virtual rig: one virtual patient, a bars board and two insole boards on pseudo-terminals.
+
+All three boards share one host time base (``time.monotonic()``) and the one
+:class:`~drivers.virtual.patient.PatientModel`; each reads its sensors through the sensor physics
+of :mod:`drivers.virtual.sensors`. The host talks to them through :attr:`VirtualRig.ports`
+exactly as it talks to real boards.
+
+The rig layer hands in the sensor layouts (insole sensor positions per foot, bar post positions):
+``drivers`` never reads the layout files itself.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from types import TracebackType
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from drivers.virtual.boards import (
+    CountsSource,
+    VirtualBarsBoard,
+    VirtualBoard,
+    VirtualInsoleBoard,
+)
+from drivers.virtual.patient import (
+    GaitEvent,
+    GaitParameters,
+    GroundTruth,
+    PatientModel,
+    generic_insole_positions_mm,
+)
+from drivers.virtual.sensors import (
+    FsrChannels,
+    FsrParameters,
+    LoadCellChannels,
+    LoadCellParameters,
+    fsr_nominal_calibration,
+    load_cell_nominal_calibration,
+)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+#: Role names, as in ``BoardRole[...].name.lower()``.
+ROLE_NAMES = ("bars", "insole_left", "insole_right")
+_Params = TypeVar("_Params", FsrParameters, LoadCellParameters)
+
+
+class VirtualRig:
+    """A whole simulated rig. ``start()`` powers the boards on; the host then opens ``ports``.
+
+    ``insole_positions_mm``: {"left": (k, 2), "right": (k, 2)} sensor positions, mm, insole frame
+    (default: the generic 8-sensor EU 42 layout). ``bar_posts_mm``: (rear, front) post positions
+    along each bar, mm. ``clock_offsets_us``/``clock_drifts_ppm`` (per role name) set the boards'
+    clocks; by default they are seeded: offsets within the first 10 s, drifts within ±50 ppm.
+    ``noise=False`` gives noiseless ADC and amplifier readings.
+    """
+
+    def __init__(
+        self,
+        body_mass_kg: float = 75.0,
+        prosthetic_side: str = "left",
+        activity: str = "walking",
+        insole_positions_mm: dict[str, FloatArray] | None = None,
+        bar_posts_mm: tuple[float, float] = (250.0, 2750.0),
+        insole_rate_hz: int = 1000,
+        seed: int = 0,
+        noise: bool = True,
+        *,
+        gait: GaitParameters | None = None,
+        fsr: FsrParameters | None = None,
+        load_cells: LoadCellParameters | None = None,
+        clock_offsets_us: dict[str, int] | None = None,
+        clock_drifts_ppm: dict[str, float] | None = None,
+        burst_s: float = 0.002,
+    ) -> None:
+        positions = insole_positions_mm or generic_insole_positions_mm(8)
+        counts = {side: int(np.asarray(positions[side]).shape[0]) for side in ("left", "right")}
+        if counts["left"] != counts["right"]:
+            raise ValueError(f"both insoles need the same sensor count, got {counts}")
+        self.start_s = time.monotonic()
+        self.patient = PatientModel(body_mass_kg, prosthetic_side, activity, positions,
+                                    bar_posts_mm, seed=seed, start_s=self.start_s, gait=gait)
+        fsr = fsr or FsrParameters()
+        load_cells = load_cells or LoadCellParameters()
+        if not noise:
+            fsr = _without_noise(fsr)
+            load_cells = _without_noise(load_cells)
+        self.fsr = {side: FsrChannels(counts[side], fsr, seed=seed * 10 + i)
+                    for i, side in enumerate(("left", "right"))}
+        self.load_cells = LoadCellChannels(load_cells, seed=seed)
+
+        rng = np.random.default_rng([seed, 7])
+        offsets = {role: int(rng.integers(0, 10_000_000)) for role in ROLE_NAMES}
+        drifts = {role: float(rng.uniform(-50.0, 50.0)) for role in ROLE_NAMES}
+        offsets.update(clock_offsets_us or {})
+        drifts.update(clock_drifts_ppm or {})
+
+        self.bars = VirtualBarsBoard(
+            self._read_bar_counts, clock_offset_us=offsets["bars"], drift_ppm=drifts["bars"],
+            burst_s=burst_s, boot_s=self.start_s)
+        self.insole_left = VirtualInsoleBoard(
+            "left", self._insole_reader("left"), channel_count=counts["left"],
+            rate_hz=insole_rate_hz, clock_offset_us=offsets["insole_left"],
+            drift_ppm=drifts["insole_left"], burst_s=burst_s, boot_s=self.start_s)
+        self.insole_right = VirtualInsoleBoard(
+            "right", self._insole_reader("right"), channel_count=counts["right"],
+            rate_hz=insole_rate_hz, clock_offset_us=offsets["insole_right"],
+            drift_ppm=drifts["insole_right"], burst_s=burst_s, boot_s=self.start_s)
+
+    # -- boards ----------------------------------------------------------------------------------
+
+    @property
+    def boards(self) -> dict[str, VirtualBoard]:
+        """Role name -> board."""
+        return {"bars": self.bars, "insole_left": self.insole_left,
+                "insole_right": self.insole_right}
+
+    @property
+    def ports(self) -> dict[str, str]:
+        """Role name -> pseudo-terminal path to open with pyserial."""
+        return {role: board.port for role, board in self.boards.items()}
+
+    def start(self) -> None:
+        """Power the boards on (each sends HELLO once and waits for the host's commands)."""
+        for board in self.boards.values():
+            board.power_on()
+
+    def stop(self) -> None:
+        """Power the boards off and remove their pseudo-terminals."""
+        for board in self.boards.values():
+            board.close()
+
+    def __enter__(self) -> VirtualRig:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # -- calibration -----------------------------------------------------------------------------
+
+    def nominal_calibration(self) -> dict[str, list[dict[str, Any]]]:
+        """Datasheet calibration per role name: one plain dict per channel, in channel order."""
+        return {"bars": self.load_cells.nominal_calibration(),
+                "insole_left": self.fsr["left"].nominal_calibration(),
+                "insole_right": self.fsr["right"].nominal_calibration()}
+
+    def true_calibration(self) -> dict[str, list[dict[str, Any]]]:
+        """What the simulated sensors really do (equal to nominal without per-unit variation)."""
+        return {"bars": self.load_cells.true_calibration(),
+                "insole_left": self.fsr["left"].true_calibration(),
+                "insole_right": self.fsr["right"].true_calibration()}
+
+    @staticmethod
+    def nominal_calibration_for(insole_sensors: int = 8, fsr: FsrParameters | None = None,
+                                load_cells: LoadCellParameters | None = None
+                                ) -> dict[str, list[dict[str, Any]]]:
+        """The nominal calibration of a rig with ``insole_sensors`` per insole, without a rig."""
+        return {"bars": load_cell_nominal_calibration(load_cells),
+                "insole_left": fsr_nominal_calibration(insole_sensors, fsr),
+                "insole_right": fsr_nominal_calibration(insole_sensors, fsr)}
+
+    # -- the patient ------------------------------------------------------------------------------
+
+    def ground_truth(self, t_s: npt.ArrayLike) -> GroundTruth:
+        """What the patient did at host times ``t_s`` (s)."""
+        return self.patient.sample(t_s)
+
+    def events_between(self, t0_s: float, t1_s: float) -> list[GaitEvent]:
+        return self.patient.events_between(t0_s, t1_s)
+
+    def set_activity(self, activity: str, at_s: float | None = None) -> float:
+        """Walk, stand or shift weight from ``at_s`` (default now); returns when it begins."""
+        return self.patient.set_activity(activity, at_s)
+
+    # -- what the boards read --------------------------------------------------------------------
+
+    def _read_bar_counts(self, t_s: FloatArray) -> IntArray:
+        return self.load_cells.counts(self.patient.sample_bar_posts(t_s))
+
+    def _insole_reader(self, side: str) -> CountsSource:
+        fsr = self.fsr[side]
+
+        def read(t_s: FloatArray) -> IntArray:
+            return fsr.counts(self.patient.sample_sensors(side, t_s))
+        return read
+
+
+def _without_noise(params: _Params) -> _Params:
+    return replace(params, noise_counts=0.0)
