@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import jsonschema
@@ -16,8 +18,19 @@ import websockets
 
 from tests.conftest import LiveServer
 
+T = TypeVar("T")
 SCHEMA_FILE = Path(__file__).parent.parent / "docs" / "live-message.schema.json"
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on its own event loop in a worker thread.
+
+    Playwright's sync API keeps an event loop running on the main thread for the whole session,
+    so ``asyncio.run`` cannot be used there.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 async def collect(ws_url: str, seconds: float) -> list[dict[str, Any]]:
@@ -38,7 +51,7 @@ async def collect(ws_url: str, seconds: float) -> list[dict[str, Any]]:
 
 def test_websocket_rate_and_schema(live_server: str) -> None:
     ws_url = live_server.replace("http://", "ws://") + "/ws/live"
-    messages = asyncio.run(collect(ws_url, 3.0))
+    messages = run_async(collect(ws_url, 3.0))
     span_s = messages[-1]["_received_s"] - messages[0]["_received_s"]
     rate_hz = (len(messages) - 1) / span_s
     assert rate_hz >= 30, f"only {rate_hz:.1f} messages per second"
@@ -140,6 +153,6 @@ def test_a_client_that_stops_reading_does_not_slow_the_others(live_server: str,
             for socket in stalled:
                 await socket.close()
 
-    messages = asyncio.run(scenario())
+    messages = run_async(scenario())
     rate_hz = (len(messages) - 1) / (messages[-1]["_received_s"] - messages[0]["_received_s"])
     assert rate_hz >= 30
