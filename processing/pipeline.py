@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
@@ -86,12 +87,14 @@ def _counts(values: npt.ArrayLike, board: str, columns: int) -> FloatArray:
 
 def process_block(left_counts: npt.ArrayLike, right_counts: npt.ArrayLike,
                   bar_counts: npt.ArrayLike, calibration: RigCalibration, layouts: RigLayout,
-                  body_mass_kg: float) -> BlockResult:
+                  body_mass_kg: float, backend: ModuleType = kernels) -> BlockResult:
     """Forces, centres of pressure and weight distribution for one merged block.
 
     ``left_counts`` (n, kL) and ``right_counts`` (n, kR): raw FSR counts of each insole, columns
     in layout channel order; ``bar_counts`` (n, 4): raw HX711 counts of the posts [left front,
-    left rear, right front, right rear]; ``body_mass_kg``: the patient's mass.
+    left rear, right front, right rear]; ``body_mass_kg``: the patient's mass. ``backend`` is the
+    module with the kernels: the numba one, or :mod:`processing.reference` (same functions in
+    plain numpy) for tests and benchmarks.
     """
     if not (math.isfinite(body_mass_kg) and body_mass_kg > 0.0):
         raise ValueError(f"body_mass_kg must be a positive number, got {body_mass_kg!r}")
@@ -112,25 +115,25 @@ def process_block(left_counts: npt.ArrayLike, right_counts: npt.ArrayLike,
     hand_min_n = HAND_MIN_FORCE_FRACTION_BW * body_weight_n
 
     fsr_left, fsr_right = calibration.insole_left, calibration.insole_right
-    left_sensor_n = kernels.fsr_counts_to_newtons(left, fsr_left.gain_n, fsr_left.exponent,
+    left_sensor_n = backend.fsr_counts_to_newtons(left, fsr_left.gain_n, fsr_left.exponent,
                                                   fsr_left.adc_max)
-    right_sensor_n = kernels.fsr_counts_to_newtons(right, fsr_right.gain_n, fsr_right.exponent,
+    right_sensor_n = backend.fsr_counts_to_newtons(right, fsr_right.gain_n, fsr_right.exponent,
                                                    fsr_right.adc_max)
-    left_foot_n = kernels.foot_force(left_sensor_n)
-    right_foot_n = kernels.foot_force(right_sensor_n)
-    left_cop_mm = kernels.centre_of_pressure(left_sensor_n, layouts.left.positions_mm, cop_min_n)
-    right_cop_mm = kernels.centre_of_pressure(right_sensor_n, layouts.right.positions_mm,
+    left_foot_n = backend.foot_force(left_sensor_n)
+    right_foot_n = backend.foot_force(right_sensor_n)
+    left_cop_mm = backend.centre_of_pressure(left_sensor_n, layouts.left.positions_mm, cop_min_n)
+    right_cop_mm = backend.centre_of_pressure(right_sensor_n, layouts.right.positions_mm,
                                               cop_min_n)
 
-    bar_post_n = kernels.linear_counts_to_newtons(bars, calibration.bars.offset_counts,
+    bar_post_n = backend.linear_counts_to_newtons(bars, calibration.bars.offset_counts,
                                                   calibration.bars.newtons_per_count)
-    bar_n, hand_position_mm = kernels.bar_forces(
+    bar_n, hand_position_mm = backend.bar_forces(
         bar_post_n, float(layouts.bars.rear_post_mm), float(layouts.bars.front_post_mm),
         hand_min_n)
     left_bar_n = np.ascontiguousarray(bar_n[:, 0])
     right_bar_n = np.ascontiguousarray(bar_n[:, 1])
 
-    pct_bw, share_pct = kernels.weight_distribution(left_foot_n, right_foot_n, left_bar_n,
+    pct_bw, share_pct = backend.weight_distribution(left_foot_n, right_foot_n, left_bar_n,
                                                     right_bar_n, body_weight_n)
     total_n = left_foot_n + right_foot_n + left_bar_n + right_bar_n
     return BlockResult(

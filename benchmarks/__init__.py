@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (python -m benchmarks). Results and commands: docs/benchmarks.md."""

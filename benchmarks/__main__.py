@@ -1,0 +1,40 @@
+"""Run the benchmarks and print their tables (markdown) with the command that produced them.
+
+    python -m benchmarks            # everything
+    python -m benchmarks kernels    # one of: kernels, compile
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+from collections.abc import Callable
+
+from benchmarks import compile_time, kernels
+
+SUITES: dict[str, tuple[str, Callable[[], str]]] = {
+    "kernels": ("Processing pipeline throughput", lambda: kernels.markdown(kernels.run())),
+    "compile": ("Numba cold start", lambda: compile_time.markdown(compile_time.run())),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("suites", nargs="*", help=f"which of {', '.join(SUITES)} (default: all)")
+    args = parser.parse_args(argv)
+    unknown = set(args.suites) - set(SUITES)
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(sorted(unknown))}; choose from {list(SUITES)}")
+    chosen = args.suites or list(SUITES)
+    print(f"command: python -m benchmarks {' '.join(args.suites)}".rstrip())
+    print(f"machine: {platform.processor() or platform.machine()}, Python "
+          f"{platform.python_version()}\n")
+    for name in chosen:
+        title, produce = SUITES[name]
+        print(f"## {title}\n\n{produce()}\n", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
