@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need, when some are missing and we may (root or sudo).
-# Lists: Chromium for the browser tests, firmware/apt-packages.txt for the AVR build and simavr.
+# Lists: Chromium and the Liberation fonts (the display is laid out for them) for the browser tests, firmware/apt-packages.txt for the AVR build and simavr.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-wanted=(chromium)
+wanted=(chromium fonts-liberation)
 [ -f firmware/apt-packages.txt ] && mapfile -t -O ${#wanted[@]} wanted < <(grep -v '^\s*#' firmware/apt-packages.txt | grep -v '^\s*$')
 missing=()
 for pkg in "${wanted[@]}"; do
