@@ -12,6 +12,7 @@ import pytest
 import serial
 
 from drivers import protocol as p
+from drivers.clock_sync import DeviceClock
 from drivers.virtual.boards import (
     VirtualBarsBoard,
     VirtualBoard,
@@ -380,15 +381,18 @@ def test_drift_shows_in_the_device_timestamps() -> None:
         host = Host(board.port)
         try:
             host.ack_for(host.send(p.MessageType.CMD_START))
-            host.pump(1.2)
+            host.pump(2.0)
         finally:
             host.close()
     data = host.data()
     arrival = np.array([t for t, _ in data])
-    device_s = np.unwrap(np.array([m.timestamp_us for _, m in data], dtype=float),
-                         period=p.U32) / 1e6
-    slope = np.polyfit(arrival, device_s, 1)[0]
-    assert slope == pytest.approx(1.0 + drift_ppm * 1e-6, abs=0.005)
+    # Arrival times carry scheduling jitter (worse on a loaded machine); the least-delayed frames
+    # trace the board's clock, which is what the host's clock mapping fits (drivers.clock_sync).
+    clock = DeviceClock(window_s=0.1)
+    for t, m in data:
+        clock.observe(m.timestamp_us, t)
+    host_per_device_s = 1.0 + clock.drift_ppm * 1e-6
+    assert 1.0 / host_per_device_s == pytest.approx(1.0 + drift_ppm * 1e-6, abs=0.005)
     # The board runs fast, so it sends more samples per host second than its nominal rate.
     host_rate = (len(data) - 1) / (arrival[-1] - arrival[0])
     assert host_rate > 500.0
@@ -428,7 +432,7 @@ def test_virtual_rig_bytes_carry_the_ground_truth() -> None:
             for host in hosts.values():
                 identify(host)
                 host.ack_for(host.send(p.MessageType.CMD_START))
-            deadline = time.monotonic() + 1.0
+            deadline = time.monotonic() + 1.5
             while time.monotonic() < deadline:
                 for host in hosts.values():
                     host.pump(0.01)
