@@ -116,7 +116,8 @@ def combined_centre_of_pressure(left_sensor_n: FloatArray, right_sensor_n: Float
     def to_floor(positions: FloatArray, pose: FloatArray) -> FloatArray:
         cos_a, sin_a = np.cos(pose[2]), np.sin(pose[2])
         rotation = np.array([[cos_a, -sin_a], [sin_a, cos_a]])
-        return pose[:2] + positions @ rotation.T
+        floor_mm: FloatArray = pose[:2] + positions @ rotation.T
+        return floor_mm
 
     positions = np.concatenate([to_floor(left_positions_mm, left_pose),
                                 to_floor(right_positions_mm, right_pose)])
