@@ -14,7 +14,7 @@ from drivers.virtual.rig import VirtualRig
 from processing import reference
 from processing.calibration import RigCalibration
 from processing.layouts import RigLayout
-from processing.pipeline import process_block, warm_up
+from processing.pipeline import BlockProcessor, process_block, warm_up
 
 BLOCK_SIZES = (1, 10, 100, 1000)
 BODY_MASS_KG = 75.0
@@ -63,12 +63,11 @@ def measure_block(n: int, left: np.ndarray, right: np.ndarray, bars: np.ndarray,
                   calibration: RigCalibration, layout: RigLayout,
                   min_time_s: float) -> dict[str, float]:
     l_list, r_list, b_list = left.tolist(), right.tolist(), bars.tolist()
-    numba_fps = frames_per_second(
-        lambda: process_block(left, right, bars, calibration, layout, BODY_MASS_KG),
-        n, min_time_s)
-    numpy_fps = frames_per_second(
-        lambda: process_block(left, right, bars, calibration, layout, BODY_MASS_KG, reference),
-        n, min_time_s)
+    left, right, bars = (np.ascontiguousarray(a) for a in (left, right, bars))
+    fast = BlockProcessor(calibration, layout, BODY_MASS_KG)
+    twin = BlockProcessor(calibration, layout, BODY_MASS_KG, reference)
+    numba_fps = frames_per_second(lambda: fast.process(left, right, bars), n, min_time_s)
+    numpy_fps = frames_per_second(lambda: twin.process(left, right, bars), n, min_time_s)
     python_fps = frames_per_second(
         lambda: [process_frame(l_list[i], r_list[i], b_list[i], calibration, layout,
                                BODY_MASS_KG) for i in range(n)], n, min_time_s)

@@ -268,3 +268,91 @@ def weight_distribution_by_side(left_foot_n: FloatArray, right_foot_n: FloatArra
 
 #: Kernels for standing trials and clinical summaries (compiled by their first call).
 STANDING_KERNELS = (combined_centre_of_pressure, weight_distribution_by_side)
+
+
+# -- the live path: every step of the pipeline in one call ------------------------------------
+
+#: Rows of the output of :func:`process_frames` before the per-sensor forces.
+FRAME_ROWS = ("left_foot_n", "right_foot_n", "left_bar_n", "right_bar_n", "total_n",
+              "left_foot_pct_bw", "right_foot_pct_bw", "left_bar_pct_bw", "right_bar_pct_bw",
+              "left_foot_share_pct", "right_foot_share_pct", "left_bar_share_pct",
+              "right_bar_share_pct", "left_cop_x_mm", "left_cop_y_mm", "right_cop_x_mm",
+              "right_cop_y_mm", "left_hand_position_mm", "right_hand_position_mm")
+
+
+@kernel
+def process_frames(left_counts: CountsArray, right_counts: CountsArray, bar_counts: CountsArray,
+                   left_fsr: FloatArray, right_fsr: FloatArray, left_positions_mm: FloatArray,
+                   right_positions_mm: FloatArray, bar_calibration: FloatArray,
+                   geometry: FloatArray, out: FloatArray) -> None:
+    """The whole pipeline for one block in a single call, written into ``out``.
+
+    The same arithmetic, in the same order, as chaining :func:`fsr_counts_to_newtons`,
+    :func:`foot_force`, :func:`centre_of_pressure`, :func:`linear_counts_to_newtons`,
+    :func:`bar_forces` and :func:`weight_distribution`; one call instead of eight matters for the
+    small blocks of the live loop. ``left_fsr``/``right_fsr`` (k, 3): gain_n, exponent, adc_max
+    per sensor; ``bar_calibration`` (4, 2): offset_counts, newtons_per_count per post;
+    ``geometry`` (5,): rear_post_mm, front_post_mm, cop_min_force_n, hand_min_force_n,
+    body_weight_n. ``out`` (len(FRAME_ROWS) + kL + kR + 4, n): one row per quantity (see
+    FRAME_ROWS), then each left sensor's force, each right sensor's, each post's (N).
+    """
+    n, k_left = left_counts.shape
+    k_right = right_counts.shape[1]
+    rows = len(FRAME_ROWS)
+    if (right_counts.shape[0] != n or bar_counts.shape[0] != n or bar_counts.shape[1] != 4
+            or out.shape[0] != rows + k_left + k_right + 4 or out.shape[1] != n
+            or left_fsr.shape[0] != k_left or right_fsr.shape[0] != k_right
+            or left_positions_mm.shape[0] != k_left or right_positions_mm.shape[0] != k_right):
+        raise ValueError("process_frames: inconsistent shapes")
+    rear_mm, front_mm = geometry[0], geometry[1]
+    cop_min_n, hand_min_n, body_weight_n = geometry[2], geometry[3], geometry[4]
+    span = front_mm - rear_mm
+    min_total_n = SHARE_MIN_TOTAL_FRACTION_BW * body_weight_n
+    loads = np.empty(4, dtype=np.float64)
+    for i in range(n):
+        for side in range(2):
+            counts = left_counts if side == 0 else right_counts
+            fsr = left_fsr if side == 0 else right_fsr
+            positions = left_positions_mm if side == 0 else right_positions_mm
+            k = k_left if side == 0 else k_right
+            first = rows if side == 0 else rows + k_left
+            total = 0.0
+            moment_x = 0.0
+            moment_y = 0.0
+            for j in range(k):
+                c = np.float64(counts[i, j])
+                full_scale = fsr[j, 2]
+                if c <= 0.0:
+                    force = 0.0
+                else:
+                    if c >= full_scale:
+                        c = full_scale - 0.5
+                    force = fsr[j, 0] * (c / (full_scale - c)) ** fsr[j, 1]
+                out[first + j, i] = force
+                total += force
+                moment_x += force * positions[j, 0]
+                moment_y += force * positions[j, 1]
+            loads[side] = total
+            if total >= cop_min_n and total > 0.0:
+                out[13 + 2 * side, i] = moment_x / total
+                out[14 + 2 * side, i] = moment_y / total
+            else:
+                out[13 + 2 * side, i] = np.nan
+                out[14 + 2 * side, i] = np.nan
+        posts = rows + k_left + k_right
+        for j in range(4):
+            out[posts + j, i] = (bar_counts[i, j] - bar_calibration[j, 0]) * bar_calibration[j, 1]
+        for bar in range(2):
+            front = out[posts + 2 * bar, i]
+            total = front + out[posts + 2 * bar + 1, i]
+            loads[2 + bar] = total
+            if total >= hand_min_n and total > 0.0:
+                out[17 + bar, i] = rear_mm + span * front / total
+            else:
+                out[17 + bar, i] = np.nan
+        total = loads[0] + loads[1] + loads[2] + loads[3]
+        out[4, i] = total
+        for j in range(4):
+            out[j, i] = loads[j]
+            out[5 + j, i] = 100.0 * loads[j] / body_weight_n
+            out[9 + j, i] = 100.0 * loads[j] / total if total >= min_total_n else np.nan

@@ -18,7 +18,6 @@ Frames and units of :class:`BlockResult`:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from types import ModuleType
 
 import numpy as np
@@ -33,6 +32,7 @@ __all__ = [
     "HAND_MIN_FORCE_FRACTION_BW",
     "LOAD_COLUMNS",
     "STANDARD_GRAVITY",
+    "BlockProcessor",
     "BlockResult",
     "RigCalibration",
     "RigLayout",
@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+CountsArray = npt.NDArray[np.int64] | npt.NDArray[np.float64]
 
 #: Standard gravity (m/s²): body weight in N = body mass in kg x this.
 STANDARD_GRAVITY = 9.80665
@@ -53,27 +54,80 @@ HAND_MIN_FORCE_FRACTION_BW = 0.02
 LOAD_COLUMNS = ("left_foot", "right_foot", "left_bar", "right_bar")
 
 
-@dataclass(frozen=True, eq=False)
 class BlockResult:
-    """Everything computed for one block of ``n`` samples (float64 arrays, units in the names)."""
+    """Everything computed for one block of ``n`` samples (float64, units in the names).
 
-    left_foot_n: FloatArray  # (n,)
-    right_foot_n: FloatArray  # (n,)
-    left_bar_n: FloatArray  # (n,)
-    right_bar_n: FloatArray  # (n,)
-    total_n: FloatArray  # (n,) both feet and both bars
-    pct_bw: FloatArray  # (n, 4) LOAD_COLUMNS, % body weight
-    share_pct: FloatArray  # (n, 4) LOAD_COLUMNS, % of total_n
-    left_cop_mm: FloatArray  # (n, 2) x, y in the left insole frame
-    right_cop_mm: FloatArray  # (n, 2) x, y in the right insole frame
-    hand_position_mm: FloatArray  # (n, 2) left bar, right bar: mm from the rear end
-    left_sensor_n: FloatArray  # (n, kL) each FSR of the left insole
-    right_sensor_n: FloatArray  # (n, kR) each FSR of the right insole
-    bar_post_n: FloatArray  # (n, 4) each post: left front, left rear, right front, right rear
+    The values live in one (quantities, n) array, the layout of :func:`kernels.process_frames`;
+    the attributes are views of it, made when they are read.
+    """
+
+    __slots__ = ("_k_left", "_k_right", "values")
+
+    def __init__(self, values: FloatArray, k_left: int, k_right: int) -> None:
+        self.values = values
+        self._k_left, self._k_right = k_left, k_right
 
     @property
     def rows(self) -> int:
-        return int(self.total_n.shape[0])
+        return int(self.values.shape[1])
+
+    def _row(self, index: int) -> FloatArray:
+        row: FloatArray = self.values[index]
+        return row
+
+    @property
+    def left_foot_n(self) -> FloatArray:  # (n,)
+        return self._row(0)
+
+    @property
+    def right_foot_n(self) -> FloatArray:  # (n,)
+        return self._row(1)
+
+    @property
+    def left_bar_n(self) -> FloatArray:  # (n,)
+        return self._row(2)
+
+    @property
+    def right_bar_n(self) -> FloatArray:  # (n,)
+        return self._row(3)
+
+    @property
+    def total_n(self) -> FloatArray:  # (n,) both feet and both bars
+        return self._row(4)
+
+    @property
+    def pct_bw(self) -> FloatArray:  # (n, 4) LOAD_COLUMNS, % body weight
+        return self.values[5:9].T
+
+    @property
+    def share_pct(self) -> FloatArray:  # (n, 4) LOAD_COLUMNS, % of total_n
+        return self.values[9:13].T
+
+    @property
+    def left_cop_mm(self) -> FloatArray:  # (n, 2) x, y in the left insole frame
+        return self.values[13:15].T
+
+    @property
+    def right_cop_mm(self) -> FloatArray:  # (n, 2) x, y in the right insole frame
+        return self.values[15:17].T
+
+    @property
+    def hand_position_mm(self) -> FloatArray:  # (n, 2) left bar, right bar: mm from rear end
+        return self.values[17:19].T
+
+    @property
+    def left_sensor_n(self) -> FloatArray:  # (n, kL) each FSR of the left insole
+        first = len(kernels.FRAME_ROWS)
+        return self.values[first:first + self._k_left].T
+
+    @property
+    def right_sensor_n(self) -> FloatArray:  # (n, kR) each FSR of the right insole
+        first = len(kernels.FRAME_ROWS) + self._k_left
+        return self.values[first:first + self._k_right].T
+
+    @property
+    def bar_post_n(self) -> FloatArray:  # (n, 4) left front, left rear, right front, right rear
+        return self.values[len(kernels.FRAME_ROWS) + self._k_left + self._k_right:].T
 
 
 def _counts(values: npt.ArrayLike, board: str, columns: int) -> FloatArray:
@@ -96,56 +150,74 @@ def process_block(left_counts: npt.ArrayLike, right_counts: npt.ArrayLike,
     module with the kernels: the numba one, or :mod:`processing.reference` (same functions in
     plain numpy) for tests and benchmarks.
     """
-    if not (math.isfinite(body_mass_kg) and body_mass_kg > 0.0):
-        raise ValueError(f"body_mass_kg must be a positive number, got {body_mass_kg!r}")
-    for side, insole, fsr in (("left", layouts.left, calibration.insole_left),
-                              ("right", layouts.right, calibration.insole_right)):
-        if insole.sensor_count != fsr.channels:
-            raise ValueError(f"{side} insole layout has {insole.sensor_count} sensors but its "
-                             f"calibration has {fsr.channels} channels")
+    processor = BlockProcessor(calibration, layouts, body_mass_kg, backend)
     left = _counts(left_counts, "left insole", layouts.left.sensor_count)
     right = _counts(right_counts, "right insole", layouts.right.sensor_count)
     bars = _counts(bar_counts, "bars", calibration.bars.channels)
     if not left.shape[0] == right.shape[0] == bars.shape[0]:
         raise ValueError("left, right and bar counts must have the same number of rows, got "
                          f"{left.shape[0]}, {right.shape[0]}, {bars.shape[0]}")
+    return processor.process(left, right, bars)
 
-    body_weight_n = float(body_mass_kg) * STANDARD_GRAVITY
-    cop_min_n = COP_MIN_FORCE_FRACTION_BW * body_weight_n
-    hand_min_n = HAND_MIN_FORCE_FRACTION_BW * body_weight_n
 
-    fsr_left, fsr_right = calibration.insole_left, calibration.insole_right
-    left_sensor_n = backend.fsr_counts_to_newtons(left, fsr_left.gain_n, fsr_left.exponent,
-                                                  fsr_left.adc_max)
-    right_sensor_n = backend.fsr_counts_to_newtons(right, fsr_right.gain_n, fsr_right.exponent,
-                                                   fsr_right.adc_max)
-    left_foot_n = backend.foot_force(left_sensor_n)
-    right_foot_n = backend.foot_force(right_sensor_n)
-    left_cop_mm = backend.centre_of_pressure(left_sensor_n, layouts.left.positions_mm, cop_min_n)
-    right_cop_mm = backend.centre_of_pressure(right_sensor_n, layouts.right.positions_mm,
-                                              cop_min_n)
+class BlockProcessor:
+    """:func:`process_block` prepared once for a patient, calibration and layout: the live path.
 
-    bar_post_n = backend.linear_counts_to_newtons(bars, calibration.bars.offset_counts,
-                                                  calibration.bars.newtons_per_count)
-    bar_n, hand_position_mm = backend.bar_forces(
-        bar_post_n, float(layouts.bars.rear_post_mm), float(layouts.bars.front_post_mm),
-        hand_min_n)
-    left_bar_n = np.ascontiguousarray(bar_n[:, 0])
-    right_bar_n = np.ascontiguousarray(bar_n[:, 1])
+    The parameters are packed into arrays once, and each block is one kernel call
+    (:func:`kernels.process_frames`), so small blocks cost little more than their arithmetic.
+    """
 
-    pct_bw, share_pct = backend.weight_distribution(left_foot_n, right_foot_n, left_bar_n,
-                                                    right_bar_n, body_weight_n)
-    total_n = left_foot_n + right_foot_n + left_bar_n + right_bar_n
-    return BlockResult(
-        left_foot_n=left_foot_n, right_foot_n=right_foot_n, left_bar_n=left_bar_n,
-        right_bar_n=right_bar_n, total_n=total_n, pct_bw=pct_bw, share_pct=share_pct,
-        left_cop_mm=left_cop_mm, right_cop_mm=right_cop_mm, hand_position_mm=hand_position_mm,
-        left_sensor_n=left_sensor_n, right_sensor_n=right_sensor_n, bar_post_n=bar_post_n)
+    def __init__(self, calibration: RigCalibration, layouts: RigLayout, body_mass_kg: float,
+                 backend: ModuleType = kernels) -> None:
+        if not (math.isfinite(body_mass_kg) and body_mass_kg > 0.0):
+            raise ValueError(f"body_mass_kg must be a positive number, got {body_mass_kg!r}")
+        for side, insole, fsr in (("left", layouts.left, calibration.insole_left),
+                                  ("right", layouts.right, calibration.insole_right)):
+            if insole.sensor_count != fsr.channels:
+                raise ValueError(f"{side} insole layout has {insole.sensor_count} sensors but "
+                                 f"its calibration has {fsr.channels} channels")
+        body_weight_n = float(body_mass_kg) * STANDARD_GRAVITY
+        self.body_weight_n = body_weight_n
+        self.backend = backend
+        self.k_left, self.k_right = layouts.left.sensor_count, layouts.right.sensor_count
+        self._quantities = len(kernels.FRAME_ROWS) + self.k_left + self.k_right + 4
+
+        def packed(*columns: FloatArray) -> FloatArray:
+            return np.ascontiguousarray(np.column_stack(columns), dtype=np.float64)
+
+        left, right, bars = calibration.insole_left, calibration.insole_right, calibration.bars
+        self._left_fsr = packed(left.gain_n, left.exponent, left.adc_max)
+        self._right_fsr = packed(right.gain_n, right.exponent, right.adc_max)
+        self._bars = packed(bars.offset_counts, bars.newtons_per_count)
+        self._left_positions = np.ascontiguousarray(layouts.left.positions_mm, dtype=np.float64)
+        self._right_positions = np.ascontiguousarray(layouts.right.positions_mm,
+                                                     dtype=np.float64)
+        self._geometry = np.array([layouts.bars.rear_post_mm, layouts.bars.front_post_mm,
+                                   COP_MIN_FORCE_FRACTION_BW * body_weight_n,
+                                   HAND_MIN_FORCE_FRACTION_BW * body_weight_n, body_weight_n],
+                                  dtype=np.float64)
+
+    def process(self, left_counts: CountsArray, right_counts: CountsArray,
+                bar_counts: CountsArray) -> BlockResult:
+        """One block: ``left_counts`` (n, kL), ``right_counts`` (n, kR), ``bar_counts`` (n, 4).
+
+        Counts are C-ordered int64 or float64 arrays (as the rig's collector makes them).
+        """
+        n = left_counts.shape[0]
+        if right_counts.shape[0] != n or bar_counts.shape[0] != n:
+            raise ValueError("left, right and bar counts must have the same number of rows, got "
+                             f"{n}, {right_counts.shape[0]}, {bar_counts.shape[0]}")
+        out = np.empty((self._quantities, n), dtype=np.float64)
+        self.backend.process_frames(left_counts, right_counts, bar_counts, self._left_fsr,
+                                    self._right_fsr, self._left_positions, self._right_positions,
+                                    self._bars, self._geometry, out)
+        return BlockResult(out, self.k_left, self.k_right)
 
 
 def warm_up() -> None:
     """Compile every kernel (or load it from numba's on-disk cache) for the array types
-    :func:`process_block` uses, by running it on a tiny block. Call once at server start.
+    :func:`process_block` and :class:`BlockProcessor` use (float64 and int64 counts), and the
+    separate kernels, by running them on a tiny block. Call once at server start.
 
     The array types do not depend on the number of sensors, so one 8-sensor block covers 16 too.
     """
@@ -155,5 +227,16 @@ def warm_up() -> None:
         "insole_left": fsr * sensors, "insole_right": fsr * sensors,
         "bars": [{"kind": LINEAR, "offset_counts": 0, "newtons_per_count": 0.01}] * 4})
     counts = np.full((2, sensors), 300, dtype=np.int64)
-    process_block(counts, counts, np.full((2, 4), 20_000, dtype=np.int64), calibration,
-                  RigLayout.load(sensors, 42), 70.0)
+    bars = np.full((2, 4), 20_000, dtype=np.int64)
+    layout = RigLayout.load(sensors, 42)
+    process_block(counts, counts, bars, calibration, layout, 70.0)  # float64 counts
+    BlockProcessor(calibration, layout, 70.0).process(counts, counts, bars)  # int64 counts
+    forces = np.full((2, sensors), 10.0)
+    foot = kernels.foot_force(forces)
+    kernels.fsr_counts_to_newtons(counts.astype(np.float64), calibration.insole_left.gain_n,
+                                  calibration.insole_left.exponent, calibration.insole_left.adc_max)
+    kernels.centre_of_pressure(forces, layout.left.positions_mm, 1.0)
+    kernels.linear_counts_to_newtons(bars.astype(np.float64), calibration.bars.offset_counts,
+                                     calibration.bars.newtons_per_count)
+    kernels.bar_forces(np.full((2, 4), 10.0), 250.0, 2750.0, 1.0)
+    kernels.weight_distribution(foot, foot, foot, foot, 700.0)

@@ -137,3 +137,31 @@ def weight_distribution_by_side(left_foot_n: FloatArray, right_foot_n: FloatArra
                                             body_weight_n)
     order = [0, 1, 2, 3] if prosthetic_side == "left" else [1, 0, 2, 3]
     return pct_bw[:, order], share_pct[:, order]
+
+
+def process_frames(left_counts: CountsArray, right_counts: CountsArray, bar_counts: CountsArray,
+                   left_fsr: FloatArray, right_fsr: FloatArray, left_positions_mm: FloatArray,
+                   right_positions_mm: FloatArray, bar_calibration: FloatArray,
+                   geometry: FloatArray, out: FloatArray) -> None:
+    """The numpy twin of the fused kernel: the separate twins above, chained."""
+    rows = 19
+    k_left, k_right = left_counts.shape[1], right_counts.shape[1]
+    rear_mm, front_mm, cop_min_n, hand_min_n, body_weight_n = (float(g) for g in geometry)
+    left_n = fsr_counts_to_newtons(left_counts, left_fsr[:, 0], left_fsr[:, 1], left_fsr[:, 2])
+    right_n = fsr_counts_to_newtons(right_counts, right_fsr[:, 0], right_fsr[:, 1],
+                                    right_fsr[:, 2])
+    post_n = linear_counts_to_newtons(bar_counts, bar_calibration[:, 0], bar_calibration[:, 1])
+    bar_n, hand_mm = bar_forces(post_n, rear_mm, front_mm, hand_min_n)
+    feet = (foot_force(left_n), foot_force(right_n))
+    pct_bw, share_pct = weight_distribution(feet[0], feet[1], bar_n[:, 0], bar_n[:, 1],
+                                            body_weight_n)
+    out[0], out[1], out[2], out[3] = feet[0], feet[1], bar_n[:, 0], bar_n[:, 1]
+    out[4] = feet[0] + feet[1] + bar_n[:, 0] + bar_n[:, 1]
+    out[5:9] = pct_bw.T
+    out[9:13] = share_pct.T
+    out[13:15] = centre_of_pressure(left_n, left_positions_mm, cop_min_n).T
+    out[15:17] = centre_of_pressure(right_n, right_positions_mm, cop_min_n).T
+    out[17:19] = hand_mm.T
+    out[rows:rows + k_left] = left_n.T
+    out[rows + k_left:rows + k_left + k_right] = right_n.T
+    out[rows + k_left + k_right:] = post_n.T

@@ -54,6 +54,7 @@ class RigController:
         self.virtual_rig: VirtualRig | None = None
         self.links: list[BoardLink] = []
         self.calibration: RigCalibration | None = None
+        self.processor: pipeline.BlockProcessor | None = None
         self.collector: FrameCollector | None = None
         self.latest: dict[str, Any] | None = None
         self.latest_json = ""
@@ -82,6 +83,8 @@ class RigController:
         else:
             calibration_dicts = default_calibration(self.settings.insole_sensors)
         self.calibration = RigCalibration.from_dicts(calibration_dicts)
+        self.processor = pipeline.BlockProcessor(self.calibration, self.layout,
+                                                 self.patient.body_mass_kg)
         self.collector = FrameCollector(
             channels={role: len(calibration_dicts[role]) for role in ROLES},
             idle_counts={role: idle_counts(calibration_dicts[role]) for role in ROLES},
@@ -125,8 +128,8 @@ class RigController:
                                message.values)
 
     def _loop(self) -> None:
-        assert self.collector is not None and self.calibration is not None
-        collector = self.collector
+        assert self.collector is not None and self.processor is not None
+        collector, processor = self.collector, self.processor
         interval_s = 1.0 / self.settings.live_update_hz
         last_publish = 0.0
         last_block = 0.0
@@ -140,10 +143,8 @@ class RigController:
             last_block = time.monotonic()
             block = collector.take_block()
             if block is not None:
-                result = pipeline.process_block(
-                    block.counts["insole_left"], block.counts["insole_right"],
-                    block.counts["bars"], self.calibration, self.layout,
-                    self.patient.body_mass_kg)
+                result = processor.process(block.counts["insole_left"],
+                                           block.counts["insole_right"], block.counts["bars"])
                 load = newest_load(block.host_time_s[-1], result)
                 pending = True
             now = time.monotonic()
