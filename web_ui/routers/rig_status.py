@@ -1,0 +1,52 @@
+"""Health, the boards, the newest live state, and the virtual patient."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel
+
+from web_ui.deps import AppSettings, ClinicRecords, Controller
+
+router = APIRouter(prefix="/api", tags=["rig"])
+
+
+class SimulatedActivity(BaseModel):
+    activity: Literal["walking", "standing", "weight_shift"]
+
+
+@router.get("/health")
+def health(controller: Controller, records: ClinicRecords, settings: AppSettings
+           ) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "rig_id": settings.rig_id,
+        "simulate": settings.simulate,
+        "database": records.backend,
+        "boards_connected": sum(link.connected for link in controller.links),
+        "boards": len(controller.links),
+    }
+
+
+@router.get("/devices")
+def devices(controller: Controller) -> list[dict[str, Any]]:
+    """Each board: connection, rate (Hz), last-frame age (s), clock drift (ppm), counters."""
+    return controller.device_status()
+
+
+@router.get("/live")
+def live(controller: Controller) -> dict[str, Any]:
+    """The newest live state (the same message the websocket sends)."""
+    if controller.latest is None:
+        raise HTTPException(503, "no live state yet: the rig is starting")
+    return controller.latest
+
+
+@router.post("/simulator/activity")
+def simulator_activity(body: SimulatedActivity, controller: Controller) -> dict[str, str]:
+    """Make the virtual patient walk, stand or shift weight (virtual rig only)."""
+    if controller.virtual_rig is None:
+        raise HTTPException(409, "the server runs real boards, not the virtual rig")
+    controller.virtual_rig.set_activity(body.activity)
+    return {"activity": body.activity}

@@ -1,0 +1,36 @@
+"""Trials: start, stop, list."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from rig.records import TrialOut
+from web_ui.deps import AppSettings, ClinicRecords
+
+router = APIRouter(prefix="/api/trials", tags=["trials"])
+
+
+class TrialStart(BaseModel):
+    exercise: Literal["walking", "standing", "weight_shift"] = Field(
+        description="The exercise the trial records.")
+
+
+@router.post("", status_code=201)
+def start_trial(body: TrialStart, records: ClinicRecords, settings: AppSettings) -> TrialOut:
+    return records.start_trial(settings.rig_id, body.exercise)
+
+
+@router.post("/{trial_id}/stop")
+def stop_trial(trial_id: int, records: ClinicRecords) -> TrialOut:
+    trial = records.stop_trial(trial_id)
+    if trial is None:
+        raise HTTPException(404, f"no trial {trial_id}")
+    return trial
+
+
+@router.get("")
+def list_trials(records: ClinicRecords) -> list[TrialOut]:
+    return records.list_trials()
