@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import binascii
 import struct
+from collections import deque
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 
@@ -75,6 +76,14 @@ _STATUS = struct.Struct("<HHH")
 _ACK = struct.Struct("<BHB")
 _RATE = struct.Struct("<H")
 _VALUE_FORMATS = {2: "h", 4: "i"}
+
+
+def command_type(code: int) -> MessageType | int:
+    """The message type for ``code``, or the code itself when protocol v1 does not define it."""
+    try:
+        return MessageType(code)
+    except ValueError:
+        return code
 
 
 def crc16(data: bytes) -> int:
@@ -164,9 +173,12 @@ class Status(Message):
 
 @dataclass(frozen=True, slots=True)
 class Ack(Message):
-    """A board's answer to a host command, naming the command's type and sequence number."""
+    """A board's answer to a host command, naming the command's type and sequence number.
 
-    command: MessageType
+    ``command`` is a plain int when the board answers a frame type this host does not know.
+    """
+
+    command: MessageType | int
     command_seq: int
     result: AckResult = AckResult.OK
 
@@ -207,6 +219,15 @@ def encode(message: Message) -> bytes:
 
 class FrameError(ValueError):
     """A frame that passed its CRC but whose content is not a valid v1 message."""
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedFrame:
+    """Header of a CRC-valid frame that was not a valid message (a board ACKs it UNSUPPORTED)."""
+
+    type_code: int
+    device_id: int
+    seq: int
 
 
 def parse_frame(frame: bytes) -> Message:
@@ -250,7 +271,7 @@ def _parse_status(_: MessageType, dev: int, seq: int, ts: int, p: bytes) -> Stat
 
 def _parse_ack(_: MessageType, dev: int, seq: int, ts: int, p: bytes) -> Ack:
     command, command_seq, result = _ACK.unpack(p)
-    return Ack(dev, seq, ts, MessageType(command), command_seq, AckResult(result))
+    return Ack(dev, seq, ts, command_type(command), command_seq, AckResult(result))
 
 
 def _parse_command(kind: MessageType, dev: int, seq: int, ts: int, p: bytes) -> Command:
@@ -305,6 +326,8 @@ class Decoder:
     counters: LinkCounters = field(default_factory=LinkCounters)
     #: Off on a board reading host commands: a host that reconnects starts its counter afresh.
     track_sequence: bool = True
+    #: The most recent CRC-valid frames that were not valid messages (bounded).
+    rejected: deque[RejectedFrame] = field(default_factory=lambda: deque(maxlen=16))
     _buffer: bytearray = field(default_factory=bytearray)
     _discarding: bool = False
     _last_seq: dict[int, int] = field(default_factory=dict)
@@ -352,6 +375,8 @@ class Decoder:
             message = parse_frame(frame[:-2])
         except FrameError:
             self.counters.malformed_frames += 1
+            type_code, device_id, seq, _ = HEADER.unpack_from(frame)
+            self.rejected.append(RejectedFrame(type_code, device_id, seq))
             return None
         if self.track_sequence and not self._in_sequence(message):
             return None

@@ -464,3 +464,23 @@ def test_virtual_rig_bytes_carry_the_ground_truth() -> None:
                 assert fsr.params.noise_counts == 0.0
         weight = truth.body_weight_n
         assert weight == pytest.approx(82.0 * STANDARD_GRAVITY)
+
+
+def test_frames_that_are_not_commands_are_acked_unsupported_like_the_firmware() -> None:
+    with VirtualInsoleBoard("left", ramp_counts(8, 1000), rate_hz=100) as board:
+        host = Host(board.port)
+        try:
+            data = p.Data(0xFF, 41, 0, (1, 2, 3), 2)  # a board-to-host message sent to a board
+            body = p.HEADER.pack(0x7E, 0xFF, 42, 0)  # a type protocol v1 does not define
+            unknown = p.cobs.encode(body + p.CRC.pack(p.crc16(body))) + b"\x00"
+            host.serial_port.write(p.encode(data) + unknown)
+            deadline = time.monotonic() + 2.0
+            acks: list[p.Ack] = []
+            while len(acks) < 2 and time.monotonic() < deadline:
+                host.pump(0.05)
+                acks = [m for _, m in host.received if isinstance(m, p.Ack)]
+            assert sorted((a.command_seq, a.command, a.result) for a in acks) == [
+                (41, p.MessageType.DATA, p.AckResult.UNSUPPORTED),
+                (42, 0x7E, p.AckResult.UNSUPPORTED)]
+        finally:
+            host.close()

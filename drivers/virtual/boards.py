@@ -56,6 +56,7 @@ IDLE_POLL_S = 0.1
 #: If the writer thread falls this far behind (s), the missed samples are skipped (SAMPLE_OVERRUN).
 MAX_BACKLOG_S = 0.25
 _SEQ_SLOTS = p.U16
+_COMMAND_TYPES = {int(t) for t in p.MessageType if t.name.startswith("CMD_")}
 
 
 def device_time_us(t_host_s: npt.ArrayLike, boot_s: float, offset_us: int,
@@ -269,17 +270,28 @@ class VirtualBoard:
             data = os.read(master, 4096)
         except BlockingIOError:
             return
-        messages = self._decoder.feed(data)
-        counters = self._decoder.counters
-        bad_input = counters.crc_errors + counters.malformed_frames + counters.oversize_frames
-        if bad_input != self._bad_input_seen:
+        decoder = self._decoder
+        messages = decoder.feed(data)
+        counters = decoder.counters
+        unknown = [f for f in decoder.rejected if f.type_code not in _COMMAND_TYPES]
+        decoder.rejected.clear()
+        bad_input = counters.crc_errors + counters.oversize_frames + counters.malformed_frames
+        bad_input -= len(unknown)
+        if bad_input != self._bad_input_seen:  # damaged frames, wrong payload lengths
             self._bad_input_seen = bad_input
             self._raise_status(p.StatusFlag.BAD_COMMAND)
+        # As the firmware does: a CRC-valid frame that is not a host command is ACKed UNSUPPORTED.
+        for frame in unknown:
+            self._ack_unsupported(frame.type_code, frame.seq)
         for message in messages:
             if not isinstance(message, p.Command):
-                self._raise_status(p.StatusFlag.BAD_COMMAND)
+                self._ack_unsupported(int(message.type), message.seq)
             elif message.device_id in (self.device_id, p.BROADCAST_DEVICE):
                 self._obey(message)
+
+    def _ack_unsupported(self, type_code: int, seq: int) -> None:
+        self._send(p.Ack(self.device_id, self._seq, self.device_time_us(self._clock()),
+                         p.command_type(type_code), seq, p.AckResult.UNSUPPORTED))
 
     def _obey(self, command: p.Command) -> None:
         result = p.AckResult.OK
