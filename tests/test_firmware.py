@@ -484,3 +484,55 @@ def test_gaitsim_refuses_bad_arguments(firmware_build: str) -> None:
                             capture_output=True, text=True, timeout=10, check=False)
     assert result.returncode == 2 and "frobnicate" in result.stderr
     assert os.access(GAITSIM, os.X_OK)
+
+
+def test_forces_injected_in_the_harness_come_out_of_the_pipeline_in_newtons(
+        firmware_build: str, simulations: list[Simulation], tmp_path: Path) -> None:
+    """All three boards in simavr, read by the rig controller: known forces in, newtons out.
+
+    The harness is given the FSR divider voltages and HX711 readings that known forces produce
+    (the virtual rig's sensor physics); the controller, with the boards' nominal calibration,
+    must report those forces per foot and per bar.
+    """
+    import numpy as np
+
+    from drivers.virtual.sensors import FsrChannels, LoadCellChannels
+    from rig.controller import RigController
+    from rig.settings import Settings
+
+    left_n = np.array([60.0, 45.0, 20.0, 35.0, 30.0, 25.0, 15.0, 10.0])  # 240 N on the left foot
+    right_n = np.array([80.0, 70.0, 25.0, 40.0, 45.0, 30.0, 20.0, 10.0])  # 320 N on the right
+    post_n = np.array([30.0, 20.0, 45.0, 25.0])  # left bar 50 N, right bar 70 N
+
+    def millivolts(forces: np.ndarray) -> list[int]:
+        counts = FsrChannels(8).ideal_counts(forces)
+        return [round(float(c) * ADC_REF_MV / 1023) for c in counts]
+
+    hx_counts = np.round(LoadCellChannels().ideal_counts(post_n)).astype(int)
+    sims = [Simulation(BUILD / "bars.elf", "-e", "0 hx " + " ".join(map(str, hx_counts))),
+            Simulation(BUILD / "insole_left.elf", "-e",
+                       "0 adc " + " ".join(map(str, millivolts(left_n)))),
+            Simulation(BUILD / "insole_right.elf", "-e",
+                       "0 adc " + " ".join(map(str, millivolts(right_n))))]
+    simulations.extend(sims)
+    settings = Settings(data_dir=tmp_path, serial_ports=[s.pty for s in sims], body_mass_kg=70.0,
+                        insole_rate_hz=200)
+    controller = RigController(settings)
+    controller.start()
+    try:
+        assert controller.wait_until_streaming(20), controller.device_status()
+        time.sleep(0.5)
+        state = controller.latest
+        assert state is not None
+    finally:
+        controller.stop()
+    roles = {d["role"] for d in state["devices"]}
+    assert roles == {"bars", "insole_left", "insole_right"}
+    # 10-bit ADC quantisation near mid-scale: well under 2 % of each foot's load.
+    assert state["left_foot_n"] == pytest.approx(left_n.sum(), rel=0.02)
+    assert state["right_foot_n"] == pytest.approx(right_n.sum(), rel=0.02)
+    assert state["left_bar_n"] == pytest.approx(post_n[:2].sum(), abs=0.05)
+    assert state["right_bar_n"] == pytest.approx(post_n[2:].sum(), abs=0.05)
+    body_weight_n = 70.0 * 9.80665
+    assert state["left_foot_pct_bw"] == pytest.approx(100 * left_n.sum() / body_weight_n,
+                                                      rel=0.02)
