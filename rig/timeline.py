@@ -23,6 +23,29 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
+class RawFrames:
+    """The DATA frames of one board in one block, as they came (for the recorder)."""
+
+    sample_time_s: FloatArray  # (m,) when each sample was taken, host monotonic clock (s)
+    seq: IntArray  # (m,) the frames' sequence numbers (u16)
+    device_time_us: IntArray  # (m,) the board's timestamps (µs, u32, wraps)
+    counts: IntArray  # (m, channels) raw counts
+
+    @classmethod
+    def of(cls, frames: list[tuple[float, int, int, tuple[int, ...]]], channels: int
+           ) -> RawFrames:
+        count = len(frames)
+        return cls(
+            np.fromiter((f[0] for f in frames), dtype=np.float64, count=count),
+            np.fromiter((f[1] for f in frames), dtype=np.int64, count=count),
+            np.fromiter((f[2] for f in frames), dtype=np.int64, count=count),
+            np.array([f[3] for f in frames], dtype=np.int64).reshape(count, channels))
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+
+@dataclass(frozen=True, slots=True)
 class MergedBlock:
     """Counts of all three boards on one timeline (one row per sample of the timeline board)."""
 
@@ -30,6 +53,7 @@ class MergedBlock:
     counts: dict[str, IntArray]  # role -> (n, channels) raw counts
     newest_seq: dict[str, int]  # role -> sequence number of the newest frame included
     newest_device_time_us: dict[str, int]  # role -> that frame's device timestamp (µs)
+    raw: dict[str, RawFrames]  # role -> every frame that board sent in this block
 
     @property
     def rows(self) -> int:
@@ -69,39 +93,30 @@ class FrameCollector:
         self.new_data.set()
 
     def take_block(self) -> MergedBlock | None:
-        """Everything that arrived since the last call, merged; None when no insole data came."""
+        """Everything that arrived since the last call, merged; None when nothing came."""
         with self._lock:
             inbox, self._inbox = self._inbox, {role: [] for role in ROLES}
             self.new_data.clear()
-        for role, frames in inbox.items():
-            if frames:
-                self._seq[role] = frames[-1][1]
-                self._device_time[role] = frames[-1][2]
-        timeline_role = max(("insole_left", "insole_right"), key=lambda r: len(inbox[r]))
-        if not inbox[timeline_role]:
+        raw = {role: RawFrames.of(frames, self.channels[role]) for role, frames in inbox.items()}
+        for role, frames in raw.items():
+            if len(frames):
+                self._seq[role] = int(frames.seq[-1])
+                self._device_time[role] = int(frames.device_time_us[-1])
+        timeline_role = max(("insole_left", "insole_right"), key=lambda r: len(raw[r]))
+        if not len(raw[timeline_role]):
             timeline_role = "bars"
-        timeline = inbox[timeline_role]
-        if not timeline:
+        if not len(raw[timeline_role]):
             return None
-        times = np.fromiter((f[0] for f in timeline), dtype=np.float64, count=len(timeline))
-        counts: dict[str, IntArray] = {}
-        for role in ROLES:
-            if role == timeline_role:
-                counts[role] = np.array([f[3] for f in timeline], dtype=np.int64)
-                self._held[role] = counts[role][-1]
-            else:
-                counts[role] = self._hold(role, inbox[role], times)
-        return MergedBlock(times, counts, dict(self._seq), dict(self._device_time))
+        times = raw[timeline_role].sample_time_s
+        counts = {role: self._hold(role, raw[role], times) for role in ROLES}
+        return MergedBlock(times, counts, dict(self._seq), dict(self._device_time), raw)
 
-    def _hold(self, role: str, frames: list[tuple[float, int, int, tuple[int, ...]]],
-              times: FloatArray) -> IntArray:
-        rows = len(times)
-        if not frames:
-            return np.broadcast_to(self._held[role], (rows, self.channels[role])).copy()
-        values = np.array([f[3] for f in frames], dtype=np.int64)
-        taken = np.fromiter((f[0] for f in frames), dtype=np.float64, count=len(frames))
+    def _hold(self, role: str, frames: RawFrames, times: FloatArray) -> IntArray:
+        """The board's counts at each of ``times``: its newest sample taken at or before."""
+        if not len(frames):
+            return np.broadcast_to(self._held[role], (len(times), self.channels[role])).copy()
         # Row i takes the newest frame sampled at or before times[i]; before any, the held one.
-        index = np.searchsorted(taken, times, side="right") - 1
-        stacked = np.vstack([self._held[role][None, :], values])
-        self._held[role] = values[-1]
+        index = np.searchsorted(frames.sample_time_s, times, side="right") - 1
+        stacked = np.vstack([self._held[role][None, :], frames.counts])
+        self._held[role] = frames.counts[-1]
         return stacked[index + 1]
