@@ -2,8 +2,13 @@
 
 Boards are serial links (real boards, or the virtual rig's pseudo-terminals: the same code path).
 Reader threads put DATA frames into a :class:`FrameCollector`; one processing thread takes what
-arrived as a block, runs the numba pipeline over it, and hands the newest state, already encoded
-as JSON, to ``publish`` (the web hub), at most ``live_update_hz`` times per second.
+arrived as a block, runs the numba pipeline over it, applies the therapist's targets (bands,
+safety limit, hand support), counts steps, and hands the newest state, encoded as JSON once, to
+``publish`` (the web hub): at most ``live_update_hz`` times per second, and at once when an alarm
+starts or ends.
+
+The controls (patient, targets, exercise, trial, tare, calibration) are called from the web
+server's threads; they take ``_lock``, which the processing loop holds while it works on a block.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,12 +27,16 @@ import numpy as np
 from drivers import protocol as p
 from drivers.serial_link import BoardLink
 from drivers.virtual.rig import VirtualRig
+from processing import calibration_procedures as procedures
 from processing import pipeline
 from processing.calibration import RigCalibration
 from processing.layouts import load_bar_layout, load_insole_layout
-from rig.live_message import LoadSnapshot, PatientOnRig, TargetBand, live_message
+from rig.live_message import Feedback, LoadSnapshot, PatientOnRig, RigView, live_message
+from rig.records import Records
 from rig.settings import Settings
-from rig.timeline import ROLES, FrameCollector
+from rig.targets import Exercise, TargetMonitor, Targets
+from rig.timeline import ROLES, FrameCollector, MergedBlock
+from rig.trial import LiveTrial, TrialStateError
 
 log = logging.getLogger(__name__)
 
@@ -35,22 +46,36 @@ SILENT_AFTER_S = 0.5
 IDLE_PUBLISH_S = 0.1
 #: The processing loop works on blocks at least this long (s): batching for the numba kernels.
 MIN_BLOCK_S = 0.002
+#: How much of the recent signal is kept for tare and calibration (s).
+RECENT_S = 3.0
+#: What the virtual patient does for each exercise (virtual rig only).
+SIMULATED_ACTIVITY = {Exercise.QUIET_STANDING: "standing", Exercise.WEIGHT_SHIFT: "weight_shift",
+                      Exercise.WALKING: "walking", Exercise.PARTIAL_WEIGHT_BEARING: "walking",
+                      Exercise.SIT_TO_STAND: "standing"}
+STANDING_PHASES = ("both", "left", "right")
 
 
 class RigController:
     """Boards in, live state out. ``start()`` connects and begins; ``stop()`` ends everything."""
 
-    def __init__(self, settings: Settings, publish: Callable[[str], None] | None = None) -> None:
+    def __init__(self, settings: Settings, publish: Callable[[str], None] | None = None,
+                 records: Records | None = None) -> None:
         self.settings = settings
         self.publish = publish
+        self.records = records
         self.patient = PatientOnRig(settings.display_name, settings.body_mass_kg,
                                     settings.prosthetic_side)
-        self.band = TargetBand(settings.target_low_pct_bw, settings.target_high_pct_bw)
         self.layout = pipeline.RigLayout(
             left=load_insole_layout(settings.insole_sensors, settings.shoe_size_eu, "left"),
             right=load_insole_layout(settings.insole_sensors, settings.shoe_size_eu, "right"),
             bars=load_bar_layout(),
         )
+        self.monitor = TargetMonitor(
+            settings.prosthetic_side, Exercise.WALKING,
+            Targets(settings.target_low_pct_bw, settings.target_high_pct_bw))
+        self.feedback = Feedback()
+        self.trial: LiveTrial | None = None
+        self.last_summary: dict[str, Any] | None = None
         self.virtual_rig: VirtualRig | None = None
         self.links: list[BoardLink] = []
         self.calibration: RigCalibration | None = None
@@ -58,7 +83,12 @@ class RigController:
         self.collector: FrameCollector | None = None
         self.latest: dict[str, Any] | None = None
         self.latest_json = ""
+        self.standing_phases: dict[str, procedures.StandingPhase] = {}
+        self._recent: deque[MergedBlock] = deque()
+        self._milestone: dict[str, Any] | None = None
         self._seq = 0
+        self._lock = threading.RLock()
+        self._publish_now = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -82,9 +112,7 @@ class RigController:
             calibration_dicts = self.virtual_rig.nominal_calibration()
         else:
             calibration_dicts = default_calibration(self.settings.insole_sensors)
-        self.calibration = RigCalibration.from_dicts(calibration_dicts)
-        self.processor = pipeline.BlockProcessor(self.calibration, self.layout,
-                                                 self.patient.body_mass_kg)
+        self._use_calibration(RigCalibration.from_dicts(calibration_dicts))
         self.collector = FrameCollector(
             channels={role: len(calibration_dicts[role]) for role in ROLES},
             idle_counts={role: idle_counts(calibration_dicts[role]) for role in ROLES},
@@ -99,6 +127,9 @@ class RigController:
         self._thread.start()
 
     def stop(self) -> None:
+        with self._lock:
+            if self.trial is not None and self.trial.state != "stopped":
+                self.stop_trial()
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
@@ -118,6 +149,143 @@ class RigController:
             time.sleep(0.02)
         return False
 
+    # -- controls (from the web server's threads) ----------------------------------------------
+
+    def set_patient(self, patient: PatientOnRig) -> None:
+        """The patient now on the rig: body mass scales every % BW, the side places the band."""
+        with self._lock:
+            if self.trial is not None and self.trial.state != "stopped":
+                raise TrialStateError("stop the trial before changing the patient")
+            self.patient = patient
+            self.monitor = TargetMonitor(patient.prosthetic_side, self.monitor.exercise,
+                                         self.monitor.targets)
+            if self.calibration is not None:
+                self._use_calibration(self.calibration)
+        self._publish_now.set()
+
+    def set_targets(self, targets: Targets) -> None:
+        with self._lock:
+            self.monitor.retarget(targets)
+            if self.trial is not None:
+                self.trial.targets = targets
+        self._publish_now.set()
+
+    def set_exercise(self, exercise: Exercise) -> None:
+        with self._lock:
+            if self.trial is not None and self.trial.running:
+                raise TrialStateError("the exercise is fixed while a trial runs")
+            self.monitor.retarget(self.monitor.targets, exercise)
+            self.monitor.started_s = None
+        if self.virtual_rig is not None:
+            self.virtual_rig.set_activity(SIMULATED_ACTIVITY[exercise])
+        self._publish_now.set()
+
+    def set_feedback(self, **changes: Any) -> Feedback:
+        with self._lock:
+            self.feedback = replace(self.feedback, **changes)
+        self._publish_now.set()
+        return self.feedback
+
+    def start_trial(self, exercise: Exercise | None = None) -> LiveTrial:
+        with self._lock:
+            if self.trial is not None and self.trial.state != "stopped":
+                raise TrialStateError("a trial is already running: stop it first")
+            if exercise is not None:
+                self.set_exercise(exercise)
+            exercise = self.monitor.exercise
+            trial_id = 0
+            if self.records is not None:
+                trial_id = self.records.start_trial(self.settings.rig_id, exercise.value).id
+            now = time.monotonic()
+            self.monitor.started_s = now
+            self.trial = LiveTrial(trial_id, exercise, self.monitor.targets,
+                                   self.patient.prosthetic_side, started_s=now)
+            self._milestone = None
+        self._publish_now.set()
+        return self.trial
+
+    def pause_trial(self) -> None:
+        with self._lock:
+            self._current_trial().pause(time.monotonic())
+        self._publish_now.set()
+
+    def resume_trial(self) -> None:
+        with self._lock:
+            self._current_trial().resume(time.monotonic())
+        self._publish_now.set()
+
+    def mark(self, note: str) -> dict[str, Any]:
+        with self._lock:
+            mark = self._current_trial().mark(time.monotonic(), note)
+        return {"elapsed_s": round(mark.elapsed_s, 2), "note": mark.note}
+
+    def stop_trial(self) -> dict[str, Any]:
+        with self._lock:
+            trial = self._current_trial()
+            summary = trial.stop(time.monotonic())
+            if self.records is not None:
+                self.records.stop_trial(trial.trial_id)
+            self.last_summary = summary
+        self._publish_now.set()
+        return summary
+
+    def _current_trial(self) -> LiveTrial:
+        if self.trial is None:
+            raise TrialStateError("no trial has been started")
+        return self.trial
+
+    def tare(self) -> procedures.CalibrationResult:
+        """Zero the bars on the last second of readings; refused (with the reason) if they move."""
+        with self._lock:
+            assert self.calibration is not None
+            blocks = self._recent_blocks(1.0)
+            raw = [b.raw["bars"].counts for b in blocks if len(b.raw["bars"])]
+            counts = np.vstack(raw) if raw else np.empty((0, 4), dtype=np.int64)
+            result = procedures.tare_bars(self.calibration, counts)
+            if result.accepted:
+                self._use_calibration(result.calibration)
+        return result
+
+    def capture_standing_phase(self, phase: str, seconds: float = 2.0) -> dict[str, Any]:
+        """Keep the last ``seconds`` of the insole calibration phase ``both``/``left``/``right``."""
+        if phase not in STANDING_PHASES:
+            raise ValueError(f"unknown phase {phase!r}: one of {', '.join(STANDING_PHASES)}")
+        with self._lock:
+            blocks = self._recent_blocks(seconds)
+            if not blocks:
+                raise TrialStateError("no data from the insoles yet")
+            self.standing_phases[phase] = procedures.StandingPhase(
+                *(np.vstack([b.counts[role] for b in blocks]) for role in ROLES))
+            rows = sum(b.rows for b in blocks)
+        return {"phase": phase, "samples": rows, "captured": sorted(self.standing_phases)}
+
+    def calibrate_insoles(self) -> procedures.CalibrationResult:
+        """Scale each insole so standing load matches body weight (all three phases needed)."""
+        with self._lock:
+            assert self.calibration is not None
+            missing = [p for p in STANDING_PHASES if p not in self.standing_phases]
+            if missing:
+                raise TrialStateError(f"capture these phases first: {', '.join(missing)}")
+            phases = self.standing_phases
+            result = procedures.insole_body_weight_calibration(
+                self.calibration, self.patient.body_mass_kg, phases["both"], phases["left"],
+                phases["right"])
+            if result.accepted:
+                self._use_calibration(result.calibration)
+                self.standing_phases.clear()
+        return result
+
+    def _use_calibration(self, calibration: RigCalibration) -> None:
+        self.calibration = calibration
+        self.processor = pipeline.BlockProcessor(calibration, self.layout,
+                                                 self.patient.body_mass_kg)
+
+    def _recent_blocks(self, seconds: float) -> list[MergedBlock]:
+        if not self._recent:
+            return []
+        newest = self._recent[-1].host_time_s[-1]
+        return [b for b in self._recent if b.host_time_s[-1] >= newest - seconds]
+
     # -- data path -----------------------------------------------------------------------------
 
     def _on_message(self, link: BoardLink, message: p.Message, sample_time_s: float) -> None:
@@ -128,11 +296,10 @@ class RigController:
                                message.values)
 
     def _loop(self) -> None:
-        assert self.collector is not None and self.processor is not None
-        collector, processor = self.collector, self.processor
+        assert self.collector is not None
+        collector = self.collector
         interval_s = 1.0 / self.settings.live_update_hz
-        last_publish = 0.0
-        last_block = 0.0
+        last_publish = last_block = 0.0
         load: LoadSnapshot | None = None
         pending = False
         while not self._stopping.is_set():
@@ -143,22 +310,46 @@ class RigController:
             last_block = time.monotonic()
             block = collector.take_block()
             if block is not None:
-                result = processor.process(block.counts["insole_left"],
-                                           block.counts["insole_right"], block.counts["bars"])
-                load = newest_load(block.host_time_s[-1], result)
+                with self._lock:
+                    load = self._process(block)
                 pending = True
             now = time.monotonic()
-            due = now - last_publish >= (interval_s if pending else IDLE_PUBLISH_S)
-            if due:
-                self._publish(now, load, collector)
-                last_publish = now
-                pending = False
+            urgent = self._publish_now.is_set()
+            if urgent or now - last_publish >= (interval_s if pending else IDLE_PUBLISH_S):
+                self._publish_now.clear()
+                with self._lock:
+                    self._publish(now, load, collector)
+                last_publish, pending = now, False
+
+    def _process(self, block: MergedBlock) -> LoadSnapshot:
+        """One block through the pipeline, the targets and the trial. Holds ``_lock``."""
+        assert self.processor is not None
+        result = self.processor.process(block.counts["insole_left"], block.counts["insole_right"],
+                                        block.counts["bars"])
+        self._recent.append(block)
+        while self._recent and self._recent[0].host_time_s[-1] < block.host_time_s[-1] - RECENT_S:
+            self._recent.popleft()
+        pct = result.pct_bw
+        left, right, bars = pct[:, 0], pct[:, 1], pct[:, 2] + pct[:, 3]
+        prosthetic = left if self.patient.prosthetic_side == "left" else right
+        active_before = len(self.monitor.active())
+        started = self.monitor.update(block.host_time_s, prosthetic, bars)
+        if started or len(self.monitor.active()) != active_before:
+            self._publish_now.set()  # alarms reach the screens at once, not at the next tick
+        if self.trial is not None and self.trial.running:
+            self.trial.add_samples(block.host_time_s, left, right, bars)
+            self.trial.add_alarms(started)
+        return newest_load(block.host_time_s[-1], result)
 
     def _publish(self, now: float, load: LoadSnapshot | None, collector: FrameCollector) -> None:
         self._seq += 1
-        message = live_message(
-            self._seq, now, self.settings.rig_id, self.patient, self.band, load,
-            self.device_status(), dict(collector.newest_seq), dict(collector.newest_device_time))
+        view = RigView(
+            rig_id=self.settings.rig_id, patient=self.patient, exercise=self.monitor.exercise,
+            targets=self.monitor.targets, band_side=self.monitor.band_side(now),
+            alarms=self.monitor.active(), feedback=self.feedback, trial=self.trial,
+            milestone=self._milestone)
+        message = live_message(self._seq, now, view, load, self.device_status(),
+                               collector.newest_seq, collector.newest_device_time)
         text = json.dumps(message, separators=(",", ":"))
         self.latest, self.latest_json = message, text
         if self.publish is not None:

@@ -1,4 +1,4 @@
-"""The live message the server sends to every browser (version 1, see docs/live-protocol.md).
+"""The live message the server sends to every browser (version 2, see docs/live-protocol.md).
 
 Field names carry their units: ``_n`` newtons, ``_pct_bw`` % of body weight, ``_share_pct`` % of
 the total measured load, ``_mm`` millimetres (insole frame for CoP, along the bar for hands),
@@ -9,18 +9,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-LIVE_MESSAGE_VERSION = 1
+from rig.targets import Alarm, Exercise, Side, Targets
+
+if TYPE_CHECKING:
+    from rig.trial import LiveTrial
+
+LIVE_MESSAGE_VERSION = 2
 STANDARD_GRAVITY = 9.80665  # m/s²
 LOAD_NAMES = ("left_foot", "right_foot", "left_bar", "right_bar")
+#: How many of the newest steps the message lists.
+LAST_STEPS = 8
 
 
 @dataclass(frozen=True, slots=True)
 class PatientOnRig:
     display_name: str
     body_mass_kg: float
-    prosthetic_side: str  # "left" or "right"
+    prosthetic_side: Side
+    patient_id: int | None = None
+    amputation_level: str | None = None  # transtibial, transfemoral, other
 
     @property
     def body_weight_n(self) -> float:
@@ -28,14 +37,33 @@ class PatientOnRig:
 
 
 @dataclass(frozen=True, slots=True)
-class TargetBand:
-    """Where the therapist wants the foot load, in % body weight."""
+class Feedback:
+    """What the patient's screen gives: the visual bar, the tone, the good-step counter."""
 
-    low_pct_bw: float
-    high_pct_bw: float
+    visual: bool = True
+    tone: bool = True
+    counter: bool = True
+    muted: bool = False  # the therapist silenced the tone from the tablet
+    volume_pct: int = 60
 
-    def contains(self, value_pct_bw: float) -> bool:
-        return self.low_pct_bw <= value_pct_bw <= self.high_pct_bw
+    def to_dict(self) -> dict[str, Any]:
+        return {"visual": self.visual, "tone": self.tone, "counter": self.counter,
+                "muted": self.muted, "volume_pct": self.volume_pct}
+
+
+@dataclass(frozen=True, slots=True)
+class RigView:
+    """Everything besides the loads that the screens show."""
+
+    rig_id: str
+    patient: PatientOnRig
+    exercise: Exercise
+    targets: Targets
+    band_side: Side
+    alarms: list[Alarm]
+    feedback: Feedback
+    trial: LiveTrial | None
+    milestone: dict[str, Any] | None
 
 
 def number(value: float, digits: int = 2) -> float | None:
@@ -66,25 +94,45 @@ class LoadSnapshot:
 def live_message(
     seq: int,
     server_time_s: float,
-    rig_id: str,
-    patient: PatientOnRig,
-    band: TargetBand,
+    view: RigView,
     load: LoadSnapshot | None,
     devices: list[dict[str, Any]],
     frame_seq: dict[str, int],
     device_time_us: dict[str, int],
 ) -> dict[str, Any]:
+    patient, targets = view.patient, view.targets
+    band = [targets.band_low_pct_bw, targets.band_high_pct_bw]
+    limit_side = patient.prosthetic_side
+    trial = view.trial
     message: dict[str, Any] = {
         "type": "live",
         "version": LIVE_MESSAGE_VERSION,
         "seq": seq,
         "server_time_s": round(server_time_s, 6),
         "sample_time_s": None if load is None else round(load.sample_time_s, 6),
-        "rig_id": rig_id,
+        "rig_id": view.rig_id,
         "patient": {"display_name": patient.display_name, "body_mass_kg": patient.body_mass_kg,
                     "prosthetic_side": patient.prosthetic_side},
         "body_weight_n": number(patient.body_weight_n),
-        "target_band_pct_bw": [band.low_pct_bw, band.high_pct_bw],
+        "exercise": view.exercise.value,
+        "targets": targets.to_dict(patient.body_mass_kg),
+        "target_band_pct_bw": band,
+        "band_side": view.band_side,
+        "left_band_pct_bw": band if view.band_side == "left" else None,
+        "right_band_pct_bw": band if view.band_side == "right" else None,
+        "left_limit_pct_bw": targets.limit_pct_bw if limit_side == "left" else None,
+        "right_limit_pct_bw": targets.limit_pct_bw if limit_side == "right" else None,
+        "alarm": {"active": bool(view.alarms), "kinds": [a.kind for a in view.alarms],
+                  "since_s": min((round(a.start_s, 4) for a in view.alarms), default=None)},
+        "feedback": view.feedback.to_dict(),
+        "trial": None if trial is None else {
+            "id": trial.trial_id, "state": trial.state.value, "exercise": trial.exercise.value,
+            "elapsed_s": round(trial.elapsed_s(server_time_s), 2)},
+        "steps": None if trial is None else {
+            "total": trial.steps.total, "on_target": trial.steps.on_target,
+            "streak": trial.steps.streak, "best_streak": trial.steps.best_streak,
+            "last": [s.to_dict() for s in trial.steps.last(LAST_STEPS)]},
+        "milestone": view.milestone,
         "devices": devices,
         "frame_seq": frame_seq,
         "device_time_us": device_time_us,
@@ -101,6 +149,9 @@ def live_message(
     message["right_cop_mm"] = point(*load.right_cop_mm)
     message["left_hand_position_mm"] = number(load.left_hand_position_mm, 1)
     message["right_hand_position_mm"] = number(load.right_hand_position_mm, 1)
-    message["left_in_band"] = band.contains(load.pct_bw[0])
-    message["right_in_band"] = band.contains(load.pct_bw[1])
+    low, high = band
+    for i, side in enumerate(("left", "right")):
+        value = load.pct_bw[i]
+        message[f"{side}_in_band"] = (bool(low <= value <= high) if side == view.band_side
+                                      and math.isfinite(value) else None)
     return message

@@ -9,6 +9,11 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+#: What the virtual patient can do (drivers.virtual.patient.ACTIVITIES).
+SimulatedActivity = Literal["walking", "standing", "weight_shift", "off_rig", "standing_on_left",
+                            "standing_on_right"]
+
+
 def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "gaitrig"
 
@@ -39,7 +44,7 @@ class Settings(BaseSettings):
     body_mass_kg: float = Field(default=75.0, gt=20, lt=300)
     prosthetic_side: Literal["left", "right"] = "left"
     display_name: str = "Demo patient"
-    simulate_activity: Literal["walking", "standing", "weight_shift"] = "walking"
+    simulate_activity: SimulatedActivity = "walking"
 
     target_low_pct_bw: float = Field(default=40.0, ge=0, le=150)
     target_high_pct_bw: float = Field(default=60.0, ge=0, le=150)

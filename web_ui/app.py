@@ -13,7 +13,7 @@ from rig.controller import RigController
 from rig.records import Records
 from rig.settings import Settings
 from web_ui.hub import LiveHub
-from web_ui.routers import live, pages, rig_status, trials
+from web_ui.routers import console, live, pages, rig_status, trials
 from web_ui.routers.pages import STATIC
 
 
@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             loop.call_soon_threadsafe(hub.publish, text)
 
         records = Records.open(settings.resolved_database_url())
-        controller = RigController(settings, publish)
+        controller = RigController(settings, publish, records)
         await asyncio.to_thread(controller.start)
         app.state.records, app.state.controller = records, controller
         try:
@@ -42,6 +42,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.hub = LiveHub(settings.live_update_hz)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (pages, rig_status, trials, live):
+    for module in (pages, rig_status, trials, console, live):
         app.include_router(module.router)
     return app

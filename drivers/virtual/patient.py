@@ -21,7 +21,10 @@ Activities
 ----------
 ``"walking"`` between the bars (prosthetic stance shorter and lighter than the sound one, heel to
 toe roll-over, stride-to-stride variability), ``"standing"`` quietly with sway, and
-``"weight_shift"`` (slow side-to-side sinusoid). :meth:`PatientModel.set_activity` switches with
+``"weight_shift"`` (slow side-to-side sinusoid), and ``"off_rig"``: nobody on the insoles or the
+bars (before the patient steps in, e.g. while the therapist tares the bars; the only activity in
+which the loads do not add up to body weight); ``"standing_on_left"`` / ``"standing_on_right"``:
+quiet standing on one foot, the other lifted, for the insole body-weight calibration. :meth:`PatientModel.set_activity` switches with
 continuity: a walking patient first reaches the middle of a double support, then the old and the
 new posture are blended over ``transition_s``; a patient who starts walking does so from the middle
 of a double support after the blend. Gait events exist only while walking.
@@ -41,7 +44,8 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 
 STANDARD_GRAVITY = 9.80665  # m/s²
-ACTIVITIES = ("walking", "standing", "weight_shift")
+ACTIVITIES = ("walking", "standing", "weight_shift", "off_rig", "standing_on_left",
+              "standing_on_right")
 SIDES = ("left", "right")
 HEEL_STRIKE = "heel_strike"
 TOE_OFF = "toe_off"
@@ -577,6 +581,17 @@ class PatientModel:
             return self._walking(segment.gait, clamped, want)
         if segment.activity == "standing":
             return self._standing(t, want)
+        if segment.activity in ("standing_on_left", "standing_on_right"):
+            b = self.balance
+            bars = self.body_weight_n * b.standing_bar_fraction_bw * (1 + 0.1 * self._bar_wobble(t))
+            on_prosthesis = segment.activity.endswith(self.prosthetic_side)
+            share = np.full(t.size, 1.0 if on_prosthesis else 0.0)
+            return self._quiet_posture(t, bars, share, want)
+        if segment.activity == "off_rig":
+            n = t.size
+            sensors = {side: np.zeros((n, self.feet[side].sensor_count))
+                       for side in ("left", "right") if want.side(side)}
+            return self._assemble(n, sensors, np.zeros((n, 4)) if want.posts else _EMPTY_POSTS)
         return self._weight_shift(segment.start_s, t, want)
 
     def _walking(self, gait: _GaitTimeline, t: FloatArray, want: _Want) -> _Posture:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
+from rig.settings import SimulatedActivity
 from web_ui.deps import AppSettings, ClinicRecords, Controller
 
 router = APIRouter(prefix="/api", tags=["rig"])
 
 
-class SimulatedActivity(BaseModel):
-    activity: Literal["walking", "standing", "weight_shift"]
+class SimulatedActivityIn(BaseModel):
+    activity: SimulatedActivity
 
 
 @router.get("/health")
@@ -44,7 +45,7 @@ def live(controller: Controller) -> dict[str, Any]:
 
 
 @router.post("/simulator/activity")
-def simulator_activity(body: SimulatedActivity, controller: Controller) -> dict[str, str]:
+def simulator_activity(body: SimulatedActivityIn, controller: Controller) -> dict[str, str]:
     """Make the virtual patient walk, stand or shift weight (virtual rig only)."""
     if controller.virtual_rig is None:
         raise HTTPException(409, "the server runs real boards, not the virtual rig")

@@ -1,0 +1,99 @@
+"""Live steps: each foot contact as it ends, its peak load, and whether it was on target.
+
+The gait-event detector reports heel strikes and toe offs; a contact ends at toe off. Its peak
+load comes from the last few seconds of samples kept here. A step is "on target" when its peak
+load lies inside the band (the same rule as ``processing.metrics``); the counter ("12 of 20 steps
+on target") counts the prosthetic side's steps.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+Side = Literal["left", "right"]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStep:
+    foot: Side
+    heel_strike_s: float  # host monotonic clock (s)
+    toe_off_s: float
+    peak_pct_bw: float  # highest load on that foot during the contact, % body weight
+    on_target: bool
+    prosthetic: bool
+
+    @property
+    def stance_s(self) -> float:
+        return self.toe_off_s - self.heel_strike_s
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"foot": self.foot, "prosthetic": self.prosthetic,
+                "heel_strike_s": round(self.heel_strike_s, 4),
+                "stance_s": round(self.stance_s, 4),
+                "peak_pct_bw": None if np.isnan(self.peak_pct_bw) else round(self.peak_pct_bw, 1),
+                "on_target": self.on_target}
+
+
+@dataclass(slots=True)
+class StepCounter:
+    """Pairs heel strikes with toe offs per foot and counts the prosthetic steps on target."""
+
+    prosthetic_side: Side
+    history_s: float = 6.0
+    total: int = 0  # prosthetic-side steps
+    on_target: int = 0
+    streak: int = 0  # consecutive prosthetic steps on target, now
+    best_streak: int = 0
+    steps: list[LiveStep] = field(default_factory=list)
+    _heel_strike_s: dict[str, float] = field(default_factory=dict)
+    _blocks: deque[tuple[FloatArray, FloatArray, FloatArray]] = field(default_factory=deque)
+
+    def add_samples(self, time_s: FloatArray, left_pct_bw: FloatArray,
+                    right_pct_bw: FloatArray) -> None:
+        """Keep the last ``history_s`` seconds of per-foot load (% BW) for the peaks."""
+        if not len(time_s):
+            return
+        self._blocks.append((time_s, left_pct_bw, right_pct_bw))
+        while self._blocks and self._blocks[0][0][-1] < time_s[-1] - self.history_s:
+            self._blocks.popleft()
+
+    def event(self, foot: Side, kind: str, time_s: float,
+              band_pct_bw: tuple[float, float]) -> LiveStep | None:
+        """A gait event; returns the step it completes (at toe off), if any."""
+        if kind == "heel_strike":
+            self._heel_strike_s[foot] = time_s
+            return None
+        if kind != "toe_off" or foot not in self._heel_strike_s:
+            return None
+        heel_strike_s = self._heel_strike_s.pop(foot)
+        peak = self._peak(foot, heel_strike_s, time_s)
+        low, high = band_pct_bw
+        step = LiveStep(foot, heel_strike_s, time_s, peak, bool(low <= peak <= high),
+                        foot == self.prosthetic_side)
+        self.steps.append(step)
+        if step.prosthetic:
+            self.total += 1
+            if step.on_target:
+                self.on_target += 1
+                self.streak += 1
+                self.best_streak = max(self.best_streak, self.streak)
+            else:
+                self.streak = 0
+        return step
+
+    def last(self, count: int = 8) -> list[LiveStep]:
+        return self.steps[-count:]
+
+    def _peak(self, foot: Side, start_s: float, end_s: float) -> float:
+        column = 1 if foot == "left" else 2
+        peaks = [float(np.max(block[column][(block[0] >= start_s) & (block[0] <= end_s)]))
+                 for block in self._blocks
+                 if block[0][0] <= end_s and block[0][-1] >= start_s
+                 and np.any((block[0] >= start_s) & (block[0] <= end_s))]
+        return max(peaks) if peaks else float("nan")
