@@ -30,6 +30,7 @@ from drivers.virtual.rig import VirtualRig
 from processing import calibration_procedures as procedures
 from processing import pipeline
 from processing.calibration import RigCalibration
+from processing.calibration_procedures import CalibrationResult
 from processing.layouts import load_bar_layout, load_insole_layout
 from rig.live_message import Feedback, LoadSnapshot, PatientOnRig, RigView, live_message
 from rig.records import Records
@@ -37,6 +38,8 @@ from rig.settings import Settings
 from rig.targets import Exercise, TargetMonitor, Targets
 from rig.timeline import ROLES, FrameCollector, MergedBlock
 from rig.trial import LiveTrial, TrialStateError
+
+__all__ = ["CalibrationResult", "RigController"]
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +237,7 @@ class RigController:
             raise TrialStateError("no trial has been started")
         return self.trial
 
-    def tare(self) -> procedures.CalibrationResult:
+    def tare(self) -> CalibrationResult:
         """Zero the bars on the last second of readings; refused (with the reason) if they move."""
         with self._lock:
             assert self.calibration is not None
@@ -259,7 +262,7 @@ class RigController:
             rows = sum(b.rows for b in blocks)
         return {"phase": phase, "samples": rows, "captured": sorted(self.standing_phases)}
 
-    def calibrate_insoles(self) -> procedures.CalibrationResult:
+    def calibrate_insoles(self) -> CalibrationResult:
         """Scale each insole so standing load matches body weight (all three phases needed)."""
         with self._lock:
             assert self.calibration is not None

@@ -8,7 +8,6 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 #: What the virtual patient can do (drivers.virtual.patient.ACTIVITIES).
 SimulatedActivity = Literal["walking", "standing", "weight_shift", "off_rig", "standing_on_left",
                             "standing_on_right"]

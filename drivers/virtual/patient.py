@@ -24,7 +24,8 @@ toe roll-over, stride-to-stride variability), ``"standing"`` quietly with sway, 
 ``"weight_shift"`` (slow side-to-side sinusoid), and ``"off_rig"``: nobody on the insoles or the
 bars (before the patient steps in, e.g. while the therapist tares the bars; the only activity in
 which the loads do not add up to body weight); ``"standing_on_left"`` / ``"standing_on_right"``:
-quiet standing on one foot, the other lifted, for the insole body-weight calibration. :meth:`PatientModel.set_activity` switches with
+quiet standing on one foot, the other lifted, for the insole body-weight calibration.
+:meth:`PatientModel.set_activity` switches with
 continuity: a walking patient first reaches the middle of a double support, then the old and the
 new posture are blended over ``transition_s``; a patient who starts walking does so from the middle
 of a double support after the blend. Gait events exist only while walking.

@@ -11,7 +11,7 @@ from typing import Any, Literal, TypeVar
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field, model_validator
 
-from processing.calibration_procedures import CalibrationResult
+from rig.controller import CalibrationResult
 from rig.live_message import PatientOnRig
 from rig.targets import Exercise, Targets
 from rig.trial import TrialStateError

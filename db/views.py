@@ -1,0 +1,262 @@
+"""What the queries hand out: frozen dataclasses of plain values (the API shows them as JSON).
+
+Times are timezone-aware UTC datetimes, dates are dates; units are in the field names. Metrics
+that could not be computed are None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from db import models
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicianOut:
+    id: int
+    name: str
+    role: str
+    active: bool
+
+    @classmethod
+    def of(cls, row: models.Clinician) -> ClinicianOut:
+        return cls(row.id, row.name, row.role, row.active)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientOut:
+    id: int
+    identifier: str
+    name: str
+    date_of_birth: date | None
+    amputation_side: str | None
+    amputation_level: str | None
+    amputation_cause: str | None
+    amputation_date: date | None
+    notes: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: models.Patient) -> PatientOut:
+        return cls(row.id, row.identifier, row.name, row.date_of_birth, row.amputation_side,
+                   row.amputation_level, row.amputation_cause, row.amputation_date, row.notes,
+                   row.created_at)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientListItem:
+    """A row of the patient list: who, and how much training is on record."""
+
+    id: int
+    identifier: str
+    name: str
+    date_of_birth: date | None
+    amputation_side: str | None
+    amputation_level: str | None
+    session_count: int
+    last_session_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PatientPage:
+    total: int  # patients matching the search, of which ``items`` is one page
+    items: list[PatientListItem]
+
+
+@dataclass(frozen=True, slots=True)
+class BodyMassOut:
+    id: int
+    measured_on: date
+    mass_kg: float
+
+    @classmethod
+    def of(cls, row: models.BodyMass) -> BodyMassOut:
+        return cls(row.id, row.measured_on, row.mass_kg)
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentOut:
+    id: int
+    kind: str
+    description: str
+    fitted_on: date
+    removed_on: date | None
+    notes: str
+
+    @classmethod
+    def of(cls, row: models.ProsthesisComponent) -> ComponentOut:
+        return cls(row.id, row.kind, row.description, row.fitted_on, row.removed_on, row.notes)
+
+
+@dataclass(frozen=True, slots=True)
+class NoteOut:
+    id: int
+    patient_id: int
+    session_id: int | None
+    trial_id: int | None
+    author_role: str
+    clinician_id: int | None
+    created_at: datetime
+    text: str
+    pain_score: int | None
+    pain_location: str | None
+
+    @classmethod
+    def of(cls, row: models.Note) -> NoteOut:
+        return cls(row.id, row.patient_id, row.session_id, row.trial_id, row.author_role,
+                   row.clinician_id, row.created_at, row.text, row.pain_score,
+                   row.pain_location)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOut:
+    id: int
+    patient_id: int
+    clinician_id: int | None
+    rig_id: str
+    started_at: datetime
+    ended_at: datetime | None
+    notes: str
+
+    @classmethod
+    def of(cls, row: models.TrainingSession) -> SessionOut:
+        return cls(row.id, row.patient_id, row.clinician_id, row.rig_id, row.started_at,
+                   row.ended_at, row.notes)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsOut:
+    """A trial's summary metrics (the progress charts' quantities, and everything else in
+    ``summary``)."""
+
+    computed_at: datetime
+    analysis_version: str
+    duration_s: float
+    step_count: int
+    prosthetic_load_share_pct: float | None
+    stance_time_symmetry_index_pct: float | None
+    bar_reliance_mean_pct_bw: float | None
+    cadence_steps_per_min: float | None
+    sway_area_95_mm2: float | None
+    summary: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: models.TrialMetric) -> MetricsOut:
+        return cls(row.computed_at, row.analysis_version, row.duration_s, row.step_count,
+                   row.prosthetic_load_share_pct, row.stance_time_symmetry_index_pct,
+                   row.bar_reliance_mean_pct_bw, row.cadence_steps_per_min,
+                   row.sway_area_95_mm2, row.summary)
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmOut:
+    id: int
+    at_s: float
+    kind: str
+    message: str
+    value: float | None
+
+    @classmethod
+    def of(cls, row: models.Alarm) -> AlarmOut:
+        return cls(row.id, row.at_s, row.kind, row.message, row.value)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceOut:
+    role: str
+    serial_number: int | None
+    firmware_version: str | None
+    sample_rate_hz: float | None
+    channel_map: list[Any]
+
+    @classmethod
+    def of(cls, row: models.TrialDevice) -> DeviceOut:
+        return cls(row.role, row.serial_number, row.firmware_version, row.sample_rate_hz,
+                   list(row.channel_map))
+
+
+@dataclass(frozen=True, slots=True)
+class TrialSummary:
+    """A trial in a list (a session's trials, a patient's history)."""
+
+    id: int
+    session_id: int | None
+    exercise: str
+    started_at: datetime
+    ended_at: datetime | None
+    footwear: str | None
+    recording_status: str
+    metrics: MetricsOut | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrialDetail:
+    id: int
+    rig_id: str
+    session_id: int | None
+    patient_id: int | None
+    exercise: str
+    started_at: datetime
+    ended_at: datetime | None
+    targets: dict[str, Any] | None
+    footwear: str | None
+    prosthesis_setup: dict[str, Any] | None
+    calibration_version: str | None
+    firmware_versions: dict[str, Any] | None
+    setup: dict[str, Any] | None
+    notes: str
+    recording_status: str
+    devices: list[DeviceOut]
+    metrics: MetricsOut | None
+    alarms: list[AlarmOut]
+    recorded_frames: dict[str, int]  # board role -> frames stored
+    recorded_bytes: int  # size of the stored chunks (raw and results)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDetail:
+    session: SessionOut
+    patient: PatientOut
+    clinician: ClinicianOut | None
+    trials: list[TrialSummary]
+    notes: list[NoteOut]
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressPoint:
+    """One session on the progress charts: means over its trials that have each metric, and the
+    pain reported in its notes (mean and highest score, 0-10)."""
+
+    session_id: int
+    started_at: datetime
+    trials: int
+    prosthetic_load_share_pct: float | None
+    stance_time_symmetry_index_pct: float | None
+    bar_reliance_mean_pct_bw: float | None
+    cadence_steps_per_min: float | None
+    sway_area_95_mm2: float | None
+    pain_score_mean: float | None
+    pain_score_max: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionListItem:
+    id: int
+    started_at: datetime
+    ended_at: datetime | None
+    clinician_id: int | None
+    rig_id: str
+    trial_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class PatientDetail:
+    patient: PatientOut
+    body_masses: list[BodyMassOut]
+    components: list[ComponentOut]
+    sessions: list[SessionListItem]  # newest first
+    progress: list[ProgressPoint]  # oldest first
+    notes: list[NoteOut]  # newest first (at most ``note_limit``)
+    current_body_mass_kg: float | None = field(default=None)
