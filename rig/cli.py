@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from rig.export_command import add_export_command, run_export
 from rig.settings import Settings
 
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="migrate the database schema to this version")
     db_commands.add_parser("status", help="print the schema revision of the database")
+    add_export_command(commands)
     return parser
 
 
@@ -47,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(settings, args)
     if args.command == "devices":
         return devices()
+    if args.command == "export":
+        return run_export(settings, args)
     return database(settings, args.db_command)
 
 

@@ -175,3 +175,9 @@ def seed_patient_history(session: Session, name: str = "Maria Lopez",
                         pain_score=max(0, 6 - 2 * week), pain_location="residual limb",
                         session_id=visit.id)
     return patient.id, session_ids, seeded
+
+
+def seed_through(client: Any, weeks: int = 4) -> tuple[int, list[int], list[SeededTrial]]:
+    """:func:`seed_patient_history` in the database of a running app's TestClient."""
+    with client.app.state.records.sessions() as session:
+        return seed_patient_history(session, weeks=weeks)

@@ -3,9 +3,7 @@ PostgreSQL: patients, clinicians, sessions, notes, trial details, steps and load
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,16 +13,12 @@ from sqlalchemy import func, select
 
 from db import models as m
 from db.recordings import Results
-from rig.settings import Settings
 from tests import clinic_seed
-from web_ui.app import create_app
 
 
 @pytest.fixture
-def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=database_url, simulate=False, data_dir=tmp_path))
-    with TestClient(app) as test_client:
-        yield test_client
+def client(clinic_client: TestClient) -> TestClient:
+    return clinic_client
 
 
 def add_patient(client: TestClient, **fields: Any) -> dict[str, Any]:
@@ -208,9 +202,7 @@ def test_clinicians_sessions_and_notes(client: TestClient) -> None:
 
 
 def seed(client: TestClient) -> tuple[int, list[int], list[clinic_seed.SeededTrial]]:
-    records = client.app.state.records  # type: ignore[attr-defined]
-    with records.sessions() as session:
-        return clinic_seed.seed_patient_history(session)
+    return clinic_seed.seed_through(client)
 
 
 def test_progress_across_sessions_and_the_patients_trials(client: TestClient) -> None:

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from rig.history import RecordConflictError, RecordNotFoundError, RecordRefusedError
-from web_ui.routers import clinicians, patients, sessions, trial_records
+from web_ui.routers import clinicians, exports, patients, sessions, trial_records
 
 STATUS = {RecordNotFoundError: 404, RecordConflictError: 409, RecordRefusedError: 422}
 
@@ -19,7 +19,7 @@ async def _answer(request: Request, exc: Exception) -> JSONResponse:
 
 
 def include_clinic_records(app: FastAPI) -> None:
-    for module in (patients, clinicians, sessions, trial_records):
+    for module in (patients, clinicians, sessions, trial_records, exports):
         app.include_router(module.router)
     for kind in STATUS:
         app.add_exception_handler(kind, _answer)
