@@ -305,3 +305,27 @@ def test_erasing_a_patient_removes_everything_of_theirs_only(client: TestClient)
     assert client.get("/api/patients").json()["items"][0]["id"] == other["id"]
     assert count(m.Clinician) == 1  # the clinic's staff are not the patient's
     assert client.delete(f"/api/patients/{patient_id}").status_code == 404
+
+
+def test_stance_curves_follow_the_closed_form_step(client: TestClient) -> None:
+    _, _, seeded = seed(client)
+    trial = seeded[2]
+    curves = client.get(f"/api/trials/{trial.id}/stance-curves",
+                        params={"side": "prosthetic", "points": 51}).json()
+    prosthetic = [s["step_index"] for s in trial.steps if s["foot"] == "left"]
+    assert curves["step_indices"] == prosthetic
+    x = np.array(curves["stance_pct"]) / 100
+    assert x[0] == 0 and x[-1] == 1 and len(x) == 51
+    expected = trial.peak_pct_bw * np.sin(np.pi * x)  # each stance is one half sine
+    # at most one sample period (1 ms) off where a step's edge falls between two samples:
+    # the curve's steepest slope times that period
+    one_sample = trial.peak_pct_bw * np.pi / clinic_seed.STANCE_S / clinic_seed.RATE_HZ
+    np.testing.assert_allclose(curves["mean_pct_bw"], expected, atol=one_sample)
+    for row in curves["steps_pct_bw"]:
+        np.testing.assert_allclose(row, expected, atol=one_sample)
+    assert max(curves["mean_pct_bw"]) == pytest.approx(trial.peak_pct_bw, rel=1e-3)
+    sound = client.get(f"/api/trials/{trial.id}/stance-curves", params={"side": "sound"}).json()
+    assert sound["step_indices"] == [s["step_index"] for s in trial.steps if s["foot"] == "right"]
+    assert "side" in error_fields(client.get(f"/api/trials/{trial.id}/stance-curves",
+                                             params={"side": "middle"}))
+    assert client.get("/api/trials/999/stance-curves").status_code == 404

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from rig.history import StepOut, TrialDetail
-from rig.load_curves import MIN_POINTS, LoadCurves
+from rig.load_curves import MIN_POINTS, LoadCurves, StanceCurves
 from web_ui.deps import History
 
 router = APIRouter(prefix="/api/trials", tags=["trials"])
@@ -32,3 +32,11 @@ def trial_curves(trial_id: int, history: History,
     """Per-foot and per-bar load (% BW) and each foot's CoP (mm) over time (s), downsampled
     to at most ``max_points`` recorded samples."""
     return history.trial_curves(trial_id, max_points)
+
+
+@router.get("/{trial_id}/stance-curves")
+def trial_stance_curves(trial_id: int, history: History,
+                        side: Literal["prosthetic", "sound"] = "prosthetic",
+                        points: Annotated[int, Query(ge=11, le=1001)] = 101) -> StanceCurves:
+    """The load (% BW) under one foot through each step, on % of stance, and the mean step."""
+    return history.trial_stance_curves(trial_id, side, points)
