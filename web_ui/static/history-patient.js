@@ -15,8 +15,7 @@
       ["Cause", p.amputation_cause || "–"], ["Body mass", `${number(detail.current_body_mass_kg)} kg`],
       ["Prosthesis", current.map((c) => `${c.kind}: ${c.description}`).join("; ") || "–"],
     ];
-    document.getElementById("patient-facts").replaceChildren(
-      ...rows.map(([k, v]) => el("div", {}, el("dt", { text: k }), el("dd", { text: v }))));
+    History.renderFacts(document.getElementById("patient-facts"), rows);
   }
 
   async function progress(points) {
@@ -48,14 +47,8 @@
     if (!list.length) body.append(el("tr", { class: "empty" }, el("td", { colspan: 4 }, "No sessions yet.")));
   }
 
-  function notes(list) {
-    const box = document.getElementById("patient-notes");
-    box.replaceChildren(...list.map((n) => el("li", {},
-      el("small", { text: `${moment(n.created_at)} · ${n.author_role}` }), " ",
-      n.pain_score === null ? null : el("span", { class: "pain" }, `pain ${n.pain_score}/10${n.pain_location ? " · " + n.pain_location : ""}`),
-      el("div", { text: n.text }))));
-    if (!list.length) box.append(el("li", { class: "muted", text: "No notes yet." }));
-  }
+  function notes(list) { History.renderNotes(document.getElementById("patient-notes"), list); }
+
 
   function compareChoices(trials) {
     const label = (t) => `Trial ${t.id} · ${day(t.started_at)} · ${words(t.exercise)}`;

@@ -16,8 +16,7 @@
                   ["Started", moment(detail.session.started_at)], ["Ended", moment(detail.session.ended_at)],
                   ["Therapist", detail.clinician ? detail.clinician.name : "–"], ["Rig", detail.session.rig_id],
                   ["Session notes", detail.session.notes || "–"]];
-    document.getElementById("session-facts").replaceChildren(
-      ...rows.map(([k, v]) => el("div", {}, el("dt", { text: k }), el("dd", { text: v }))));
+    History.renderFacts(document.getElementById("session-facts"), rows);
   }
 
   function trials(list) {
@@ -43,14 +42,8 @@
     if (!list.length) body.append(el("tr", { class: "empty" }, el("td", { colspan: 9 }, "No trials in this session.")));
   }
 
-  function notes(list) {
-    const box = document.getElementById("session-notes");
-    box.replaceChildren(...list.map((n) => el("li", { "data-note-id": n.id },
-      el("small", { text: `${moment(n.created_at)} · ${n.author_role}` }), " ",
-      n.pain_score === null ? null : el("span", { class: "pain" }, `pain ${n.pain_score}/10${n.pain_location ? " · " + n.pain_location : ""}`),
-      el("div", { text: n.text }))));
-    if (!list.length) box.append(el("li", { class: "muted", text: "No notes yet." }));
-  }
+  function notes(list) { History.renderNotes(document.getElementById("session-notes"), list); }
+
 
   /* -- replay ---------------------------------------------------------------------------- */
 

@@ -79,10 +79,26 @@ const History = (() => {
     return el("a", { class: "button button-small", href, download: "", id }, `⬇ ${label}`);
   }
 
+  /* A <dl> of [label, value] pairs. */
+  function renderFacts(list, rows) {
+    list.replaceChildren(...rows.map(([k, v]) => el("div", {}, el("dt", { text: k }), el("dd", { text: v }))));
+  }
+
+  /* Notes, newest as given, each with its author, time and pain entry. */
+  function renderNotes(box, notes) {
+    box.replaceChildren(...notes.map((n) => el("li", { "data-note-id": n.id },
+      el("small", { text: `${moment(n.created_at)} · ${n.author_role}` }), " ",
+      n.pain_score === null ? null : el("span", { class: "pain" },
+        `pain ${n.pain_score}/10${n.pain_location ? " · " + n.pain_location : ""}`),
+      el("div", { text: n.text }))));
+    if (!notes.length) box.append(el("li", { class: "muted", text: "No notes yet." }));
+  }
+
   function pathId(position) {
     const parts = location.pathname.split("/").filter(Boolean);
     return Number(parts[position]);
   }
 
-  return { api, el, number, day, moment, words, metricGuide, lineChart, downloadLink, pathId };
+  return { api, el, number, day, moment, words, metricGuide, lineChart, downloadLink, pathId,
+           renderFacts, renderNotes };
 })();
