@@ -14,6 +14,7 @@ class MetricGuide:
     unit: str
     explanation: str
     better: str  # "higher", "lower", "closer to 50", "closer to 0"
+    digits: int = 1  # decimals worth showing
 
 
 GUIDE = (
@@ -34,7 +35,7 @@ GUIDE = (
                 "sway. Smaller means steadier.", "lower"),
     MetricGuide("pain_score_max", "Pain (highest reported)", "0-10",
                 "The highest pain or discomfort score the patient reported in the session "
-                "(0 none, 10 worst imaginable).", "lower"),
+                "(0 none, 10 worst imaginable).", "lower", digits=0),
 )
 
 BY_KEY = {guide.key: guide for guide in GUIDE}

@@ -173,6 +173,11 @@ def _progress_chart(points: Sequence[Any]) -> Image:
         if shown:
             axes.plot([d for d, _ in shown], [v for _, v in shown], marker="o",
                       color="#2a6f97")
+        else:
+            axes.text(0.5, 0.5, "no measurements", ha="center", va="center",
+                      transform=axes.transAxes, fontsize=8, color="grey")
+            axes.set_xticks([])
+            axes.set_yticks([])
         axes.set_title(f"{guide.label} ({guide.unit})", fontsize=8)
         axes.tick_params(labelsize=6)
         axes.grid(alpha=0.3)
@@ -202,6 +207,6 @@ def patient_report(history: ClinicHistory, patient_id: int) -> bytes:
     rows = [["Session", "Trials", *[f"{g.label} ({g.unit})" for g in GUIDE]]]
     for point in detail.progress:
         rows.append([point.started_at.strftime("%Y-%m-%d"), str(point.trials),
-                     *[_number(getattr(point, g.key)) for g in GUIDE]])
+                     *[_number(getattr(point, g.key), g.digits) for g in GUIDE]])
     story += [_table(_wrap_headers(rows)), *_notes(detail.notes[:30]), *_guide()]
     return _build(story, title)
