@@ -63,6 +63,19 @@ def test_patient_list_search_finds_the_seeded_patient(seeded_server: Any, page: 
     rows.first.click()
     page.wait_for_url(f"**/history/patients/{patient_id}")
 
+    page.goto(live.url + "/history")  # registering: a taken record number is refused, and why
+    page.fill("#add-patient input[name='identifier']", "MRN-0042")
+    page.fill("#add-patient input[name='name']", "Someone Else")
+    page.click("#add-patient button[type='submit']")
+    page.wait_for_selector("#add-error:not(:empty)")
+    assert "already" in page.inner_text("#add-error")
+    page.fill("#add-patient input[name='identifier']", "MRN-0100")
+    page.fill("#add-patient input[name='body_mass_kg']", "64.5")
+    page.click("#add-patient button[type='submit']")
+    page.wait_for_selector("#patient-page[data-loaded='true']")
+    assert page.inner_text("#patient-name") == "Someone Else"
+    assert "64.5 kg" in page.inner_text("#patient-facts")
+
 
 def test_patient_page_charts_a_point_per_session(seeded_server: Any, page: Any,
                                                  artifacts: Path) -> None:
@@ -82,6 +95,20 @@ def test_patient_page_charts_a_point_per_session(seeded_server: Any, page: Any,
     assert page.locator("#session-table tbody tr[data-session-id]").count() == len(session_ids)
     assert "residual limb" in page.inner_text("#patient-notes")
     page.screenshot(path=str(artifacts / "history-patient-progress.png"), full_page=True)
+
+    page.fill("#mass-form input[name='mass_kg']", "78.5")
+    page.fill("#mass-form input[name='measured_on']", "2026-11-02")
+    page.click("#mass-save")
+    page.wait_for_selector("#mass-table tbody tr:nth-child(2)")
+    assert page.locator("#mass-table tbody tr").first.inner_text().split() == ["2026-11-02",
+                                                                              "78.5"]
+    assert "78.5 kg" in page.inner_text("#patient-facts")
+    page.select_option("#component-form select[name='kind']", "foot")
+    page.fill("#component-form input[name='description']", "Ottobock Taleo")
+    page.fill("#component-form input[name='fitted_on']", "2026-10-20")
+    page.click("#component-save")
+    page.wait_for_selector("#component-table tbody tr:has-text('Ottobock Taleo')")
+    assert "foot: Ottobock Taleo" in page.inner_text("#patient-facts")
 
 
 def test_compare_view_shows_both_trials_metrics_and_steps(seeded_server: Any, page: Any,

@@ -50,6 +50,34 @@
   function notes(list) { History.renderNotes(document.getElementById("patient-notes"), list); }
 
 
+  function bodyAndProsthesis(detail) {
+    document.querySelector("#mass-table tbody").replaceChildren(...[...detail.body_masses].reverse().map((b) =>
+      el("tr", {}, el("td", { text: day(b.measured_on) }), el("td", { class: "num", text: number(b.mass_kg) }))));
+    document.querySelector("#component-table tbody").replaceChildren(...detail.components.map((c) =>
+      el("tr", {}, el("td", { text: c.kind }), el("td", { text: c.description }),
+        el("td", { text: day(c.fitted_on) }), el("td", { text: day(c.removed_on) }))));
+  }
+
+  /* A form that posts its non-empty fields to `path`, then reloads the patient. */
+  function postForm(id, path, numbers = []) {
+    document.getElementById(id).addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const error = document.getElementById("body-error");
+      error.textContent = "";
+      try {
+        await api(path, { method: "POST", body: History.formBody(event.target, numbers) });
+        event.target.reset();
+        const detail = await api(`/api/patients/${patientId}`);
+        facts(detail);
+        bodyAndProsthesis(detail);
+      } catch (exc) {
+        error.textContent = exc.message;
+      }
+    });
+  }
+  postForm("mass-form", `/api/patients/${patientId}/body-masses`, ["mass_kg"]);
+  postForm("component-form", `/api/patients/${patientId}/components`);
+
   function compareChoices(trials) {
     const label = (t) => `Trial ${t.id} · ${day(t.started_at)} · ${words(t.exercise)}`;
     for (const [id, pick] of [["compare-a", 0], ["compare-b", trials.length - 1]]) {
@@ -77,6 +105,7 @@
       document.getElementById("patient-downloads").replaceChildren(
         downloadLink(`/api/patients/${patientId}/report.pdf`, "Progress report (PDF)", "download-patient-report"));
       facts(detail);
+      bodyAndProsthesis(detail);
       sessions(detail.sessions);
       notes(detail.notes);
       compareChoices(trials);

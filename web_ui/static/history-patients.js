@@ -45,11 +45,8 @@
     event.preventDefault();
     const error = document.getElementById("add-error");
     error.textContent = "";
-    const body = {};
-    for (const [key, value] of new FormData(event.target).entries()) {
-      if (value !== "") body[key] = key === "body_mass_kg" ? Number(value) : value;
-    }
     try {
+      const body = History.formBody(event.target, ["body_mass_kg"]);
       const patient = await api("/api/patients", { method: "POST", body });
       location.href = `/history/patients/${patient.id}`;
     } catch (exc) {

@@ -136,10 +136,7 @@
     event.preventDefault();
     const error = document.getElementById("note-error");
     error.textContent = "";
-    const form = new FormData(event.target);
-    const body = { session_id: sessionId, author_role: form.get("author_role"), text: form.get("text") };
-    if (form.get("pain_score") !== "") body.pain_score = Number(form.get("pain_score"));
-    if (form.get("pain_location")) body.pain_location = form.get("pain_location");
+    const body = { ...History.formBody(event.target, ["pain_score"]), session_id: sessionId };
     try {
       await api(`/api/patients/${patientId}/notes`, { method: "POST", body });
       event.target.reset();

@@ -94,11 +94,20 @@ const History = (() => {
     if (!notes.length) box.append(el("li", { class: "muted", text: "No notes yet." }));
   }
 
+  /* A form's non-empty fields as a JSON body; the names in `numbers` as numbers. */
+  function formBody(form, numbers = []) {
+    const body = {};
+    for (const [key, value] of new FormData(form).entries()) {
+      if (value !== "") body[key] = numbers.includes(key) ? Number(value) : value;
+    }
+    return body;
+  }
+
   function pathId(position) {
     const parts = location.pathname.split("/").filter(Boolean);
     return Number(parts[position]);
   }
 
   return { api, el, number, day, moment, words, metricGuide, lineChart, downloadLink, pathId,
-           renderFacts, renderNotes };
+           renderFacts, renderNotes, formBody };
 })();
