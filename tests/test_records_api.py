@@ -329,3 +329,22 @@ def test_stance_curves_follow_the_closed_form_step(client: TestClient) -> None:
     assert "side" in error_fields(client.get(f"/api/trials/{trial.id}/stance-curves",
                                              params={"side": "middle"}))
     assert client.get("/api/trials/999/stance-curves").status_code == 404
+
+
+def test_every_records_route_is_documented(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
+    for path, method in [
+        ("/api/patients", "get"), ("/api/patients", "post"), ("/api/patients/{patient_id}", "get"),
+        ("/api/patients/{patient_id}", "patch"), ("/api/patients/{patient_id}", "delete"),
+        ("/api/patients/{patient_id}/body-masses", "post"),
+        ("/api/patients/{patient_id}/components", "post"),
+        ("/api/patients/{patient_id}/notes", "post"), ("/api/clinicians", "get"),
+        ("/api/clinicians", "post"), ("/api/sessions", "post"),
+        ("/api/sessions/{session_id}", "get"), ("/api/sessions/{session_id}", "patch"),
+        ("/api/trials/{trial_id}", "get"), ("/api/trials/{trial_id}/steps", "get"),
+        ("/api/trials/{trial_id}/curves", "get"),
+    ]:
+        assert method in paths.get(path, {}), (method, path)
+    curves = paths["/api/trials/{trial_id}/curves"]["get"]
+    assert "LoadCurves" in str(curves["responses"]["200"])  # a typed answer, not "any"
