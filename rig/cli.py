@@ -30,12 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: the USB boards found by `rig devices`)")
 
     commands.add_parser("devices", help="find the boards on this computer's USB serial ports")
+    add_export_command(commands)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="migrate the database schema to this version")
     db_commands.add_parser("status", help="print the schema revision of the database")
-    add_export_command(commands)
     return parser
 
 
@@ -45,12 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings()
+    if args.command == "export":
+        return run_export(settings, args)
     if args.command == "serve":
         return serve(settings, args)
     if args.command == "devices":
         return devices()
-    if args.command == "export":
-        return run_export(settings, args)
     return database(settings, args.db_command)
 
 
