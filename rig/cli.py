@@ -73,6 +73,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from web_ui.app import create_app
+    from web_ui.live_connection import LiveWebSocketProtocol
 
     updates: dict[str, object] = {}
     if args.host:
@@ -100,7 +101,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
           f"  Patient display:   {base}/display\n"
           f"  Therapist console: {base}/console\n", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="warning", ws_ping_interval=5.0, ws_ping_timeout=10.0)
+                log_level="warning", ws_ping_interval=5.0, ws_ping_timeout=10.0,
+                ws=LiveWebSocketProtocol)
     return 0
 
 

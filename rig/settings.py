@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     target_high_pct_bw: float = Field(default=60.0, ge=0, le=150)
     live_update_hz: float = Field(default=60.0, ge=1, le=1000,
                                   description="Most live updates per second sent to a client.")
+    live_send_timeout_s: float = Field(
+        default=5.0, gt=0, le=60,
+        description="A live client that takes no message for this long is dropped (s).")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

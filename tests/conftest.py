@@ -69,13 +69,14 @@ def start_server(tmp_path: Path, **overrides: Any) -> LiveServer:
     """The real app on a free loopback port, in this process (so tests can see ground truth)."""
     from rig.settings import Settings
     from web_ui.app import create_app
+    from web_ui.live_connection import LiveWebSocketProtocol
 
     port = free_port()
     values: dict[str, Any] = {"data_dir": tmp_path, "simulate": True, "port": port}
     values.update(overrides)
     settings = Settings(**values)
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
+                            log_level="warning", lifespan="on", ws=LiveWebSocketProtocol)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True, name=f"uvicorn-{port}")
     thread.start()
