@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from rig.network_access import check_access
 from rig.settings import Settings
 
 
@@ -27,6 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--serial", nargs="+", metavar="PORT", default=None,
                        help="serial ports of the boards, e.g. /dev/ttyACM0 /dev/ttyACM1 "
                             "(default: the USB boards found by `rig devices`)")
+    serve.add_argument("--allow-network", action="store_true", default=None,
+                       help="allow a --host that other computers on the network can reach "
+                            "(refused without it)")
+    serve.add_argument("--tls-key", type=Path, metavar="FILE", help="TLS private key (PEM)")
+    serve.add_argument("--tls-cert", type=Path, metavar="FILE",
+                       help="TLS certificate chain (PEM); with --tls-key the server speaks "
+                            "only https")
 
     commands.add_parser("devices", help="find the boards on this computer's USB serial ports")
 
@@ -84,7 +92,15 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         updates["simulate"] = True
     if args.serial:
         updates["serial_ports"] = args.serial
+    updates.update(network_updates(args))
     settings = settings.model_copy(update=updates)
+    access = check_access(settings.host, settings.allow_network, settings.tls_keyfile,
+                          settings.tls_certfile)
+    if access.refusal:
+        print(f"rig serve: {access.refusal}", file=sys.stderr)
+        return 2
+    if access.warning:
+        print(access.warning, file=sys.stderr)
     if not settings.simulate and not settings.serial_ports:
         from drivers.discovery import discover
 
@@ -93,16 +109,15 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         print("rig serve: no boards found on USB serial ports: plug them in, give --serial "
               "PORT ..., or use --simulate for the virtual rig", file=sys.stderr)
         return 2
-    if not is_loopback(settings.host):
-        print(f"WARNING: listening on {settings.host} without TLS: anyone on this network can "
-              "see the live data. See docs/deploy.md.", file=sys.stderr)
-    base = f"http://{settings.host}:{settings.port}"
+    scheme = "https" if settings.tls_certfile else "http"
+    base = f"{scheme}://{settings.host}:{settings.port}"
     print(f"\n  gaitrig {'(virtual rig)' if settings.simulate else ''}\n"
           f"  Patient display:   {base}/display\n"
           f"  Therapist console: {base}/console\n", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_level="warning", ws_ping_interval=5.0, ws_ping_timeout=10.0,
-                ws=LiveWebSocketProtocol)
+                ws=LiveWebSocketProtocol, ssl_keyfile=settings.tls_keyfile,
+                ssl_certfile=settings.tls_certfile)
     return 0
 
 
@@ -119,13 +134,16 @@ def database(settings: Settings, action: str) -> int:
     return 0
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def network_updates(args: argparse.Namespace) -> dict[str, object]:
+    """The settings ``--allow-network``, ``--tls-key`` and ``--tls-cert`` change."""
+    updates: dict[str, object] = {}
+    if args.allow_network:
+        updates["allow_network"] = True
+    if args.tls_key:
+        updates["tls_keyfile"] = args.tls_key
+    if args.tls_cert:
+        updates["tls_certfile"] = args.tls_cert
+    return updates
 
 
 if __name__ == "__main__":

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
                     "PostgreSQL: postgresql+psycopg://user@host/db")
     host: str = "127.0.0.1"
     port: int = 8000
+    allow_network: bool = Field(
+        default=False, description="Needed to listen on any address but this machine's own.")
+    tls_keyfile: Path | None = Field(default=None, description="TLS private key (PEM).")
+    tls_certfile: Path | None = Field(default=None, description="TLS certificate chain (PEM).")
     rig_id: str = Field(default="rig-1", description="Names this rig in a clinic with several.")
 
     simulate: bool = Field(default=False, description="Run the virtual rig instead of boards.")
