@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,7 +19,7 @@ import trustme
 
 from rig.cli import main
 from rig.network_access import check_access
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, require_tool
 
 RIG = [sys.executable, "-m", "rig.cli"]
 
@@ -70,12 +73,56 @@ def test_rig_serve_refuses_a_network_host_and_names_the_flag(capsys: pytest.Capt
 
 
 def test_makefile_passes_the_flag_for_a_network_host() -> None:
+    require_tool(shutil.which("make") is not None, "make", "sudo apt-get install make")
     for host, flagged in (("127.0.0.1", False), ("0.0.0.0", True)):
         dry_run = subprocess.run(["make", "-n", "-W", ".venv/.installed", "run", f"HOST={host}"],
                                  cwd=ROOT, capture_output=True, text=True).stdout
         serve = next(line for line in dry_run.splitlines() if "rig serve" in line)
         assert f"--host {host}" in serve
         assert ("--allow-network" in serve) == flagged, serve
+
+
+@contextmanager
+def rig_serve(tmp_path: Path, *args: str) -> Iterator[tuple[int, list[str]]]:
+    """A real `rig serve --simulate` on a free port; yields the port and its output so far."""
+    port = free_port()
+    env = {**os.environ, "GAITRIG_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT),
+           "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([*RIG, "serve", "--simulate", "--port", str(port), *args],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    output: list[str] = []
+    try:
+        assert process.stdout is not None
+        while not any("Therapist console" in line for line in output):
+            line = process.stdout.readline()
+            assert line, f"rig serve exited early:\n{''.join(output)}"
+            output.append(line)
+        yield port, output
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+
+
+def wait_for_health(url: str, verify: ssl.SSLContext | bool = True) -> httpx.Response:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            return httpx.get(url, verify=verify, timeout=5)
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, f"no answer from {url} within 90 s"
+            time.sleep(0.5)
+
+
+def test_rig_serve_on_the_network_warns_without_tls(tmp_path: Path) -> None:
+    with rig_serve(tmp_path, "--host", "0.0.0.0", "--allow-network") as (port, output):
+        assert wait_for_health(f"http://127.0.0.1:{port}/api/health").status_code == 200
+    warning = [line for line in output if line.startswith("WARNING")]
+    assert warning and "without TLS" in warning[0] and "0.0.0.0" in warning[0]
 
 
 def test_rig_serve_speaks_https_only_with_a_certificate(tmp_path: Path) -> None:
@@ -87,35 +134,13 @@ def test_rig_serve_speaks_https_only_with_a_certificate(tmp_path: Path) -> None:
     certificate.cert_chain_pems[0].write_to_path(str(chain))
     authority.cert_pem.write_to_path(str(ca))
     trusted = ssl.create_default_context(cafile=str(ca))
-    port = free_port()
-    env = {**os.environ, "GAITRIG_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT),
-           "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([*RIG, "serve", "--simulate", "--port", str(port), "--tls-key",
-                                str(key), "--tls-cert", str(chain)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        health = None
-        deadline = time.monotonic() + 90
-        while health is None and time.monotonic() < deadline:
-            assert process.poll() is None, "rig serve exited early"
-            try:
-                health = httpx.get(f"https://127.0.0.1:{port}/api/health", verify=trusted,
-                                   timeout=5)
-            except httpx.TransportError:
-                time.sleep(0.5)
-        assert health is not None, "no https answer within 90 s"
+    with rig_serve(tmp_path, "--tls-key", str(key), "--tls-cert", str(chain)) as (port, output):
+        health = wait_for_health(f"https://127.0.0.1:{port}/api/health", trusted)
         assert health.status_code == 200 and health.json()["status"] == "ok"
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=10)
         # The certificate is checked: a client that does not trust its authority is refused.
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"https://127.0.0.1:{port}/api/health", timeout=10)
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            out, _ = process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, _ = process.communicate()
-    assert f"https://127.0.0.1:{port}/console" in out
-    assert "without TLS" not in out
+    assert any(f"https://127.0.0.1:{port}/console" in line for line in output)
+    assert not any("without TLS" in line for line in output)
