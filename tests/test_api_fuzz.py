@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -86,3 +87,17 @@ def test_no_operation_answers_5xx_and_errors_name_the_field(case: Any, server: L
     case.call_and_validate(base_url=server.url,
                            checks=[not_a_server_error, negative_data_rejection,
                                    errors_say_what_was_wrong])
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), [
+    ("POST", "/api/trials/14554053453953189888/stop", None, "trial_id"),  # was a 500
+    ("PUT", "/api/rig/feedback", {"volume_pct": False}, "volume_pct"),  # was taken as 0 %
+    ("PUT", "/api/rig/patient", {"display_name": "A", "body_mass_kg": "75",
+                                 "prosthetic_side": "left"}, "body_mass_kg"),
+])
+def test_what_the_fuzzer_found_is_a_422_naming_the_field(server: LiveServer, method: str,
+                                                         path: str, body: Any, field: str
+                                                         ) -> None:
+    response = httpx.request(method, server.url + path, json=body)
+    assert response.status_code == 422
+    assert [error["loc"][-1] for error in response.json()["detail"]] == [field]
