@@ -56,6 +56,7 @@ __all__ = [
     "detect_contacts",
     "detect_events",
     "stance_subphases",
+    "warm_up",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -337,6 +338,8 @@ class GaitEventDetector:
         self._state[_PHASE] = -1.0
         self._state[_RUN_MIN] = math.nan
         self._state[_RUN_MAX] = math.nan
+        self._kinds = np.zeros(64, dtype=np.int64)
+        self._indices = np.zeros(64, dtype=np.float64)
 
     @property
     def samples_seen(self) -> int:
@@ -352,13 +355,16 @@ class GaitEventDetector:
         """The events confirmed by this block of samples (in time order)."""
         signal = np.ascontiguousarray(force_n, dtype=np.float64).reshape(-1)
         n = signal.shape[0]
-        kinds = np.zeros(n, dtype=np.int64)
-        indices = np.zeros(n, dtype=np.float64)
+        if n > self._kinds.shape[0]:  # outputs reused between blocks: one event per sample at most
+            self._kinds = np.zeros(n, dtype=np.int64)
+            self._indices = np.zeros(n, dtype=np.float64)
         run = _feed_compiled if self._compiled else _feed
-        found = int(run(signal, self._state, self._parameters, kinds, indices))
+        found = int(run(signal, self._state, self._parameters, self._kinds, self._indices))
+        if not found:
+            return []
         rate, start = self.sample_rate_hz, self.start_time_s
-        return [GaitEvent(HEEL_STRIKE if kinds[i] == 1 else TOE_OFF,
-                          start + float(indices[i]) / rate) for i in range(found)]
+        return [GaitEvent(HEEL_STRIKE if self._kinds[i] == 1 else TOE_OFF,
+                          start + float(self._indices[i]) / rate) for i in range(found)]
 
     def finish(self) -> list[GaitEvent]:
         """The end of the signal: a crossing still waiting for its minimum duration was not
@@ -454,3 +460,11 @@ def stance_subphases(contacts: FootContacts, heel_n: npt.ArrayLike, forefoot_n: 
             heel_off[i] = start_time_s + (first + back[-1] + 1) / sample_rate_hz
     return StanceSubphases(contacts.heel_strike_s.copy(), flat, heel_off,
                            contacts.toe_off_s.copy())
+
+
+def warm_up() -> None:
+    """Compile the detector (or load it from numba's cache) by running it on a tiny signal."""
+    for body_weight_n in (None, 700.0):
+        detector = GaitEventDetector(100.0, body_weight_n, settings=DetectorSettings(
+            warmup_s=0.0))
+        detector.feed(np.array([0.0, 500.0, 0.0]))
