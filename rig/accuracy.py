@@ -159,10 +159,60 @@ def markdown(summary: dict[str, dict[str, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
+def virtual_rig_figures(seconds: float = 30.0, seed: int = 11) -> str:
+    """Per-foot load, CoP and event-timing errors against the virtual rig's ground truth, with
+    and without sensor noise (a markdown table)."""
+    import tempfile
+
+    from drivers.recordings import read_gaitrig
+    from processing.calibration import RigCalibration
+    from processing.layouts import RigLayout
+    from processing.pipeline import BlockProcessor
+    from rig.analyze import analyze
+    from rig.virtual_recording import record_virtual
+
+    lines = ["| sensor noise | load error, mean / p99.9 / max (% BW) | CoP error, mean / max (mm) "
+             "| event timing MAE (ms) | events detected / true events in the window |", "|---|---|---|---|---|"]
+    for noise in (False, True):
+        with tempfile.TemporaryDirectory() as folder:
+            made = record_virtual(Path(folder) / "walk.npz", seconds, seed=seed, noise=noise)
+            raw = read_gaitrig(made.path)
+            result = BlockProcessor(RigCalibration.from_dicts(raw.calibration),
+                                    RigLayout.load(8, 42), raw.body_mass_kg).process(
+                raw.left_counts, raw.right_counts, raw.bar_counts)
+            analysis = analyze(made.path)
+        bw = made.body_weight_n
+        load, cop, timing = [], [], []
+        matched = total = 0
+        for foot in ("left", "right"):
+            load.append(np.abs(getattr(result, f"{foot}_foot_n") - made.truth.foot_n(foot)) / bw)
+            ours, truth = getattr(result, f"{foot}_cop_mm"), getattr(made.truth, f"{foot}_cop_mm")
+            both = ((made.truth.foot_n(foot) > 0.05 * bw) & np.isfinite(ours).all(axis=1)
+                    & np.isfinite(truth).all(axis=1))
+            cop.append(np.hypot(*(ours[both] - truth[both]).T))
+            contacts = np.array(analysis["feet"][foot]["contacts"])
+            for column, kind in ((0, "heel_strike"), (1, "toe_off")):
+                true = np.array([e.t_s for e in made.events if e.side == foot and e.kind == kind])
+                timing.extend(np.min(np.abs(true - t)) for t in contacts[:, column])
+                matched += len(contacts)
+                total += true.size
+        load_all, cop_all = np.concatenate(load), np.concatenate(cop)
+        lines.append(f"| {'yes' if noise else 'no'} | {100 * load_all.mean():.2f} / "
+                     f"{100 * np.percentile(load_all, 99.9):.2f} / {100 * load_all.max():.2f} | "
+                     f"{cop_all.mean():.2f} / {cop_all.max():.2f} | "
+                     f"{1000 * np.mean(timing):.1f} | {matched} of {total} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rig.accuracy", description=__doc__)
     parser.add_argument("folder", nargs="?", default="../shared/data/physionet-gaitndd")
+    parser.add_argument("--virtual", action="store_true",
+                        help="the virtual rig's ground-truth figures instead")
     args = parser.parse_args(argv)
+    if args.virtual:
+        print(virtual_rig_figures())
+        return 0
     folder = Path(args.folder)
     if not folder.is_dir():
         print(f"{folder}: no such folder", file=sys.stderr)
