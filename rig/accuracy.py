@@ -172,7 +172,8 @@ def virtual_rig_figures(seconds: float = 30.0, seed: int = 11) -> str:
     from rig.virtual_recording import record_virtual
 
     lines = ["| sensor noise | load error, mean / p99.9 / max (% BW) | CoP error, mean / max (mm) "
-             "| event timing MAE (ms) | events detected / true events in the window |", "|---|---|---|---|---|"]
+             "| event timing MAE (ms) | events detected / true events in the window |",
+             "|---|---|---|---|---|"]
     for noise in (False, True):
         with tempfile.TemporaryDirectory() as folder:
             made = record_virtual(Path(folder) / "walk.npz", seconds, seed=seed, noise=noise)
