@@ -183,7 +183,9 @@ def virtual_rig_figures(seconds: float = 30.0, seed: int = 11) -> str:
                 raw.left_counts, raw.right_counts, raw.bar_counts)
             analysis = analyze(made.path)
         bw = made.body_weight_n
-        load, cop, timing = [], [], []
+        load: list[FloatArray] = []
+        cop: list[FloatArray] = []
+        timing: list[float] = []
         matched = total = 0
         for foot in ("left", "right"):
             load.append(np.abs(getattr(result, f"{foot}_foot_n") - made.truth.foot_n(foot)) / bw)
@@ -194,7 +196,7 @@ def virtual_rig_figures(seconds: float = 30.0, seed: int = 11) -> str:
             contacts = np.array(analysis["feet"][foot]["contacts"])
             for column, kind in ((0, "heel_strike"), (1, "toe_off")):
                 true = np.array([e.t_s for e in made.events if e.side == foot and e.kind == kind])
-                timing.extend(np.min(np.abs(true - t)) for t in contacts[:, column])
+                timing.extend(float(np.min(np.abs(true - t))) for t in contacts[:, column])
                 matched += len(contacts)
                 total += true.size
         load_all, cop_all = np.concatenate(load), np.concatenate(cop)
