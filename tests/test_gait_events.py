@@ -161,3 +161,26 @@ def test_subphases_from_heel_and_forefoot_loads() -> None:
     phases = stance_subphases(contacts, heel, fore, RATE_HZ, threshold_n=20.0)
     assert phases.foot_flat_s[0] == pytest.approx(1.3)
     assert phases.heel_off_s[0] == pytest.approx(1.6)
+
+
+def test_a_turn_at_the_end_of_the_walkway() -> None:
+    """A turn: the foot pivots (load drops to 40 % of the stance level and back without
+    lifting), then takes two quick short steps (0.2 s swings, 0.3 s stances). The pivot is no
+    step; the short steps are, on time; the walk before is unchanged."""
+    t, load, (strikes, offs) = trapezoid_walk(seconds=10)
+    end = int(offs[-1] * RATE_HZ) + int(0.3 * RATE_HZ)
+    walk = load[:end]
+    turn_t = np.arange(int(3.0 * RATE_HZ)) / RATE_HZ
+    turn = np.full(turn_t.size, 550.0)
+    turn[(turn_t > 0.4) & (turn_t < 0.9)] = 220.0  # the pivot: partial unloading
+    for start in (1.5, 2.0):  # two quick steps: swing 0.2 s, then stance
+        turn[(turn_t >= start) & (turn_t < start + 0.2)] = 0.0
+    signal = np.concatenate([walk, turn])
+    contacts = detect_contacts(signal, RATE_HZ, BODY_WEIGHT_N)
+    turn_start = end / RATE_HZ
+    before = contacts.heel_strike_s < turn_start - 0.05
+    assert before.sum() == len(strikes)
+    np.testing.assert_allclose(contacts.heel_strike_s[before], strikes, atol=0.004)
+    # the stance that began with the turn ends at the first quick step, then one short contact
+    turn_offs = contacts.toe_off_s[contacts.toe_off_s > turn_start]
+    np.testing.assert_allclose(turn_offs[:2], turn_start + np.array([1.5, 2.0]), atol=0.004)
