@@ -26,7 +26,7 @@ import numpy.typing as npt
 from drivers.recordings import FootRecording, RawRecording, read_recording
 from processing import kernels
 from processing.calibration import RigCalibration
-from processing.gait_events import detect_contacts
+from processing.gait_events import detect_contacts, stance_subphases
 from processing.layouts import RigLayout
 from processing.metrics import FootContacts, json_ready, trial_metrics
 from processing.pipeline import COP_MIN_FORCE_FRACTION_BW, STANDARD_GRAVITY, BlockProcessor
@@ -67,6 +67,7 @@ def analyze(path: str | Path, *, layout_path: str | Path | None = None,
         left_bar_n=feet["left_bar"], right_bar_n=feet["right_bar"]).to_dict()
     steps = metrics.pop("steps")
     n = int(feet["left_n"].shape[0])
+    subphases = {foot: _subphases(feet, foot, contacts[foot], rate) for foot in ("left", "right")}
     return json_ready({
         "file": str(path), "format": feet["format"], "sample_rate_hz": rate,
         "duration_s": n / rate, "load_units": feet["units"],
@@ -74,9 +75,29 @@ def analyze(path: str | Path, *, layout_path: str | Path | None = None,
         "body_weight_source": feet["body_weight_source"], "prosthetic_side": side,
         "prosthetic_side_assumed": assumed,
         "feet": {foot: {"contacts": _pairs(contacts[foot]),
+                        "subphases": subphases[foot],
                         "steps": [s for s in steps if s["foot"] == foot]}
                  for foot in ("left", "right")},
         "summary": metrics})
+
+
+def _subphases(feet: dict[str, Any], foot: str, contacts: FootContacts, rate: float
+               ) -> list[list[float]] | None:
+    """Per contact [heel strike, foot flat, heel off, toe off] (s), where the layout has heel
+    and forefoot sensors (the rig's own recordings); None otherwise."""
+    regions = feet.get("regions")
+    if regions is None:
+        return None
+    heel, forefoot = regions[foot]
+    sensors = feet[f"{foot}_sensors"]
+    if not heel or not forefoot:
+        return None
+    phases = stance_subphases(contacts, sensors[:, list(heel)].sum(axis=1),
+                              sensors[:, list(forefoot)].sum(axis=1), rate,
+                              threshold_n=COP_MIN_FORCE_FRACTION_BW * feet["body_weight_n"])
+    return [[round(float(v), 4) for v in row] for row in zip(
+        phases.heel_strike_s, phases.foot_flat_s, phases.heel_off_s, phases.toe_off_s,
+        strict=True)]
 
 
 def _pairs(contacts: FootContacts) -> list[list[float]]:
@@ -105,7 +126,11 @@ def _from_raw(recording: RawRecording) -> dict[str, Any]:
             "body_weight_n": recording.body_mass_kg * STANDARD_GRAVITY,
             "body_weight_source": "recorded body mass",
             "prosthetic_side": recording.prosthetic_side,
-            "band": tuple(band) if band else None}
+            "band": tuple(band) if band else None,
+            "left_sensors": result.left_sensor_n, "right_sensors": result.right_sensor_n,
+            "regions": {foot: (getattr(layout, foot).region_channels("heel"),
+                               getattr(layout, foot).region_channels("forefoot"))
+                        for foot in ("left", "right")}}
 
 
 def _from_signals(recording: FootRecording, body_mass_kg: float | None) -> dict[str, Any]:

@@ -167,7 +167,7 @@ def test_a_turn_at_the_end_of_the_walkway() -> None:
     """A turn: the foot pivots (load drops to 40 % of the stance level and back without
     lifting), then takes two quick short steps (0.2 s swings, 0.3 s stances). The pivot is no
     step; the short steps are, on time; the walk before is unchanged."""
-    t, load, (strikes, offs) = trapezoid_walk(seconds=10)
+    _, load, (strikes, offs) = trapezoid_walk(seconds=10)
     end = int(offs[-1] * RATE_HZ) + int(0.3 * RATE_HZ)
     walk = load[:end]
     turn_t = np.arange(int(3.0 * RATE_HZ)) / RATE_HZ

@@ -61,6 +61,11 @@ def test_analyze_json_of_a_virtual_walk(walk: VirtualRecording, capsys: pytest.C
             assert np.mean(error) < 0.005
         steps = result["feet"][foot]["steps"]
         assert len(steps) == len(contacts) and all(s["foot"] == foot for s in steps)
+        # heel contact, foot flat, heel off: in order inside every contact (the virtual foot
+        # rolls from heel to toe)
+        phases = np.array(result["feet"][foot]["subphases"], dtype=float)
+        assert phases.shape == (len(contacts), 4)
+        assert (np.diff(phases, axis=1) > 0.05).all()
     summary = result["summary"]
     assert 70 < summary["cadence_steps_per_min"] < 90  # the virtual patient walks at 80
     assert summary["bar_reliance_mean_pct_bw"] > 5
