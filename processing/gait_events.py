@@ -7,16 +7,17 @@ or all at once gives exactly the same events; :meth:`GaitEventDetector.finish` e
 
 The method (``docs/accuracy.md`` reports how well it does on real recordings):
 
-* **Levels.** The foot's *swing level* (what the sensor reads with the foot in the air) is the
-  mean of each swing's minimum, updated at every heel strike (an exponential mean over swings, so
-  it follows a slow baseline drift); the *stance level* is the same over each stance's peak.
-  With the patient's body weight known (calibrated insoles, N), the thresholds are fractions of
-  body weight above the swing level: heel strike at ``on_fraction_bw``, toe off at
-  ``off_fraction_bw``. Without it (raw, arbitrary-unit signals), they are fractions of the
-  signal's own range: heel strike at ``on_fraction`` of the way from the swing level to the
-  stance level of recent steps, toe off at ``off_fraction`` of the way to the peak of the stance
-  under way. Until the first levels are known (the first ``warmup_s`` of a signal without body
-  weight), the running minimum and maximum stand in for them and no event is reported.
+* **Levels.** The foot's *swing level* (what the sensor reads with the foot in the air) is an
+  exponential mean over swings of each swing's minimum (raw signals) or mean (calibrated loads),
+  updated at every heel strike, so it follows a slow baseline drift; the *stance level* is the
+  same over each stance's peak. With the patient's body weight known (calibrated insoles, N),
+  the thresholds are fractions of body weight above the swing level: heel strike at
+  ``on_fraction_bw``, toe off at ``off_fraction_bw``. Without it (raw, arbitrary-unit signals),
+  they are fractions of the signal's own range: heel strike at ``on_fraction`` of the way from
+  the swing level to the stance level of recent steps, toe off at ``off_fraction`` of the way to
+  the peak of the stance under way. Until the first levels are known (the first ``warmup_s`` of
+  a signal without body weight), the running minimum and maximum stand in for them and no event
+  is reported.
 * **Hysteresis.** A heel strike needs the load to rise above the heel-strike threshold; the foot
   is then in stance until the load falls below the (lower) toe-off threshold.
 * **Minimum durations.** A crossing is only a candidate: a heel strike is confirmed when the load
@@ -24,9 +25,12 @@ The method (``docs/accuracy.md`` reports how well it does on real recordings):
   not rise back above the heel-strike threshold within ``min_swing_s``. Shorter excursions
   (noise, a bounce of the heel, a shuffle during a turn) are ignored; a foot that never lifts
   stays in one stance and produces no events.
-* **Timing.** An event's time is the threshold crossing, interpolated linearly between the two
-  samples around it (s, ``start_time_s + index / sample_rate_hz``). Events are reported when
-  confirmed, i.e. up to ``min_stance_s`` (or ``min_swing_s``) after they happened.
+* **Timing.** A confirmed event is timed at the foot of its edge: where the load is
+  ``timing_fraction_bw`` of body weight (or ``timing_fraction`` of the range) above the swing's
+  own level, looked for at most ``timing_window_s`` before a heel-strike crossing or after a
+  toe-off one, interpolated linearly between the two samples around it (s, ``start_time_s +
+  index / sample_rate_hz``). Events are reported when confirmed, i.e. up to ``min_stance_s``
+  (or ``min_swing_s``) after they happened.
 
 :func:`stance_subphases` splits each contact into heel contact, foot flat and heel off where the
 layout has heel and forefoot sensors.
@@ -53,6 +57,7 @@ __all__ = [
     "GaitEvent",
     "GaitEventDetector",
     "StanceSubphases",
+    "contacts_from_events",
     "detect_contacts",
     "detect_events",
     "stance_subphases",
@@ -111,7 +116,7 @@ class GaitEvent(NamedTuple):
     time_s: float
 
 
-# -- the state machine (numba; ``_feed.py_func`` is the same code in plain Python) -------------
+# -- the state machine (numba: ``_feed_compiled``; ``_feed`` is the same code in plain Python) --
 
 # Slots of the state vector.
 _PHASE = 0  # -1 not yet known, 0 swing, 1 stance
