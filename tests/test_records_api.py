@@ -98,12 +98,18 @@ def test_duplicate_identifier_is_a_conflict_and_changes_nothing(client: TestClie
     ("/api/patients", {"identifier": "A", "name": "B", "date_of_birth": "1990-13-01"},
      "date_of_birth"),
     ("/api/patients", {"identifier": "A", "name": "B", "shoe": 42}, "shoe"),
+    ("/api/patients", {"identifier": "A", "name": "B", "date_of_birth": 0}, "date_of_birth"),
+    ("/api/patients", {"identifier": "A", "name": "B", "body_mass_kg": "75"}, "body_mass_kg"),
+    ("/api/patients", {"identifier": 7, "name": "B"}, "identifier"),
     ("/api/patients/{id}/body-masses", {"mass_kg": 0}, "mass_kg"),
     ("/api/patients/{id}/components", {"kind": "wheel", "description": "x",
                                        "fitted_on": "2026-01-01"}, "kind"),
     ("/api/patients/{id}/notes", {"text": "ouch", "pain_score": 11}, "pain_score"),
     ("/api/patients/{id}/notes", {"text": "ouch", "pain_score": -1}, "pain_score"),
     ("/api/patients/{id}/notes", {"text": "x", "author_role": "robot"}, "author_role"),
+    ("/api/patients/{id}/notes", {"text": "x", "pain_score": False}, "pain_score"),
+    ("/api/patients/{id}/notes", {"text": "x", "session_id": 2**63}, "session_id"),
+    ("/api/sessions", {"patient_id": "1"}, "patient_id"),
     ("/api/sessions", {"clinician_id": 1}, "patient_id"),
     ("/api/clinicians", {"name": "Kim", "role": "wizard"}, "role"),
 ])
@@ -119,6 +125,7 @@ def test_malformed_queries_and_inconsistent_input(client: TestClient) -> None:
     patient = add_patient(client)
     assert "limit" in error_fields(client.get("/api/patients", params={"limit": 0}))
     assert "offset" in error_fields(client.get("/api/patients", params={"offset": -1}))
+    assert "patient_id" in error_fields(client.get(f"/api/patients/{2**63}"))  # beyond BIGINT
     future = str(date.today() + timedelta(days=3))
     refused = client.post("/api/patients", json={"identifier": "B", "name": "B",
                                                   "date_of_birth": future})
