@@ -95,6 +95,12 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     if not is_loopback(settings.host):
         print(f"WARNING: listening on {settings.host} without TLS: anyone on this network can "
               "see the live data. See docs/deploy.md.", file=sys.stderr)
+    from rig.records import Records
+
+    problem = Records.startup_problem(settings.resolved_database_url(), settings.migrate_on_start)
+    if problem:
+        print(f"rig serve: {problem}", file=sys.stderr)
+        return 2
     base = f"http://{settings.host}:{settings.port}"
     print(f"\n  gaitrig {'(virtual rig)' if settings.simulate else ''}\n"
           f"  Patient display:   {base}/display\n"
