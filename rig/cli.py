@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="migrate the database schema to this version")
     db_commands.add_parser("status", help="print the schema revision of the database")
+
+    replay = commands.add_parser("replay", help="reprocess a stored trial and compare its metrics")
+    replay.add_argument("trial", type=int, metavar="TRIAL", help="the trial's id")
     return parser
 
 
@@ -47,7 +50,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(settings, args)
     if args.command == "devices":
         return devices()
+    if args.command == "replay":
+        return replay(settings, args.trial)
     return database(settings, args.db_command)
+
+
+def replay(settings: Settings, trial_id: int) -> int:
+    """0: the stored metrics were reproduced exactly; 1: they differ; 2: cannot replay."""
+    from rig.records import Records
+    from rig.replay import replay_trial
+
+    records = Records.open(settings.resolved_database_url(), migrate=False)
+    try:
+        report = replay_trial(records, trial_id)
+    except (LookupError, ValueError) as exc:
+        print(f"rig replay: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        records.close()
+    print(report.text())
+    return 0 if report.identical else 1
 
 
 def devices() -> int:

@@ -33,6 +33,7 @@ from processing.calibration import RigCalibration
 from processing.calibration_procedures import CalibrationResult
 from processing.layouts import load_bar_layout, load_insole_layout
 from rig.live_message import Feedback, LoadSnapshot, PatientOnRig, RigView, live_message
+from rig.recorder import TrialRecorder, board_devices, setup_fields
 from rig.records import Records
 from rig.settings import Settings
 from rig.targets import Exercise, TargetMonitor, Targets
@@ -79,6 +80,8 @@ class RigController:
         self.feedback = Feedback()
         self.trial: LiveTrial | None = None
         self.last_summary: dict[str, Any] | None = None
+        self.recording: TrialRecorder | None = None  # the running trial's recorder
+        self.last_recording: TrialRecorder | None = None
         self.virtual_rig: VirtualRig | None = None
         self.links: list[BoardLink] = []
         self.calibration: RigCalibration | None = None
@@ -133,6 +136,7 @@ class RigController:
         with self._lock:
             if self.trial is not None and self.trial.state != "stopped":
                 self.stop_trial()
+        self.wait_for_recording()
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
@@ -203,6 +207,8 @@ class RigController:
             self.monitor.started_s = now
             self.trial = LiveTrial(trial_id, exercise, self.monitor.targets,
                                    self.patient.prosthetic_side, started_s=now)
+            if self.records is not None:
+                self.recording = self._start_recording(self.records, trial_id, now)
             self._milestone = None
         self._publish_now.set()
         return self.trial
@@ -226,11 +232,34 @@ class RigController:
         with self._lock:
             trial = self._current_trial()
             summary = trial.stop(time.monotonic())
-            if self.records is not None:
+            if self.recording is not None:
+                self._finish_recording(self.recording, summary, trial)
+            elif self.records is not None:
                 self.records.stop_trial(trial.trial_id)
             self.last_summary = summary
         self._publish_now.set()
         return summary
+
+    # -- recording (rig.recorder) ---------------------------------------------------------------
+
+    def _start_recording(self, records: Records, trial_id: int, started_s: float
+                         ) -> TrialRecorder:
+        """A recorder for the trial that starts now, with the setup it needs to reprocess."""
+        assert self.calibration is not None
+        recorder = TrialRecorder(records, trial_id, started_s)
+        recorder.begin(setup_fields(self.settings, self.patient, self.calibration, self.layout,
+                                    self.monitor.targets, self.links), board_devices(self.links))
+        return recorder
+
+    def _finish_recording(self, recorder: TrialRecorder, summary: dict[str, Any],
+                          trial: LiveTrial) -> None:
+        self.recording, self.last_recording = None, recorder
+        recorder.finish(summary, trial.alarms)
+
+    def wait_for_recording(self, timeout_s: float = 60.0) -> bool:
+        """Wait until the last trial's recording is written and analysed (True when it is)."""
+        recorder = self.last_recording
+        return recorder is None or recorder.wait(timeout_s)
 
     def _current_trial(self) -> LiveTrial:
         if self.trial is None:
@@ -342,6 +371,8 @@ class RigController:
         if self.trial is not None and self.trial.running:
             self.trial.add_samples(block.host_time_s, left, right, bars)
             self.trial.add_alarms(started)
+            if self.recording is not None:
+                self.recording.append(block, result)
         return newest_load(block.host_time_s[-1], result)
 
     def _publish(self, now: float, load: LoadSnapshot | None, collector: FrameCollector) -> None:
