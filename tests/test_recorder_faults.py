@@ -1,0 +1,113 @@
+"""Nothing already recorded is lost when the database goes away during a trial, and the live
+loop goes on: SQLite locked by another connection's exclusive transaction for longer than the
+writer's busy timeout, across the end of the trial."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from db import recordings, trials
+from rig.recorder import TrialRecorder
+from rig.targets import Exercise
+from rig.timeline import ROLES
+from tests.test_recorder import FrameCount, counted, rig_with_records  # noqa: F401
+
+LOCK_S = 8.0  # longer than the engine's 5 s busy timeout: writes fail and are retried
+
+
+def test_a_locked_database_loses_no_chunk_and_does_not_stop_the_loop(
+        tmp_path: Path, counted: FrameCount) -> None:  # noqa: F811
+    path = tmp_path / "rig.sqlite3"
+    for controller in rig_with_records(tmp_path, f"sqlite:///{path}"):
+        trial = controller.start_trial(Exercise.WALKING)
+        time.sleep(1.5)
+        recorder = controller.recording
+        assert isinstance(recorder, TrialRecorder)
+        blocker = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        blocker.execute("BEGIN EXCLUSIVE")
+        locked_at = time.monotonic()
+        try:
+            assert controller.latest is not None
+            seq_before = controller.latest["seq"]
+            rows_before = counted.rows
+            time.sleep(3.0)
+            # the loop went on: new live states, new rows handed to the recorder
+            assert controller.latest["seq"] > seq_before + 20
+            assert counted.rows > rows_before + 1000
+            summary = controller.stop_trial()  # while the database is still locked
+            assert summary["duration_s"] > 4.0
+            time.sleep(max(0.0, LOCK_S - (time.monotonic() - locked_at)))
+            assert not recorder.done.is_set()  # still holding the trial's data, retrying
+        finally:
+            blocker.rollback()
+            blocker.close()
+        assert controller.wait_for_recording(120)
+        assert recorder.stats.write_failures >= 1  # the outage really hit the writer
+        assert recorder.stats.errors == []
+        records = controller.records
+        assert records is not None
+        with records.sessions() as session:
+            detail = trials.get_trial(session, trial.trial_id)
+            assert detail is not None and detail.ended_at is not None
+            assert detail.recording_status == "complete"
+            assert detail.recorded_frames == {r: n for r, n in counted.frames.items() if n}
+            for role, frames in recordings.load_frames(session, trial.trial_id).items():
+                assert np.all(np.diff(frames.seq) % 65536 == 1), role
+            assert len(recordings.load_results(session, trial.trial_id)) == counted.rows
+            assert detail.metrics is not None and detail.metrics.summary["live"]["steps"] == \
+                summary["steps"]
+            assert set(detail.recorded_frames) == set(ROLES)
+
+
+def test_the_loop_never_waits_when_the_queue_is_full(tmp_path: Path) -> None:
+    """With the writer stopped dead, ``append`` keeps the batches itself and hands them over
+    later, in order."""
+    from rig.records import Records
+
+    records = Records.open(f"sqlite:///{tmp_path / 'q.sqlite3'}")
+    with records.sessions() as session:
+        trial_id = trials.start_trial(session, "rig-1", "walking").id
+    gate = threading.Event()
+    recorder = TrialRecorder(records, trial_id, started_s=0.0, chunk_s=0.01, queue_batches=2)
+    stuck = recorder._take
+
+    def slow_take(item: tuple[str, object]) -> None:
+        gate.wait(60)
+        stuck(item)  # type: ignore[arg-type]
+
+    recorder._take = slow_take  # type: ignore[method-assign]
+    blocks = [fake_block(i) for i in range(40)]
+    for block, result in blocks:
+        recorder.append(block, result)  # returns although nobody takes from the queue
+    assert recorder._held  # the queue was full: the loop kept the rest itself
+    gate.set()
+    recorder.finish({"steps": 0}, [])
+    assert recorder.wait(60)
+    with records.sessions() as session:
+        stored = recordings.load_frames(session, trial_id)["insole_left"]
+    np.testing.assert_array_equal(stored.seq, np.arange(40 * 5))
+    records.close()
+
+
+def fake_block(index: int) -> tuple[object, object]:
+    """A processed block of 5 rows at 1 kHz, as the loop makes them (insole frames only)."""
+    from processing.kernels import FRAME_ROWS
+    from processing.pipeline import BlockResult
+    from rig.timeline import MergedBlock, RawFrames
+
+    n = 5
+    times = (index * n + np.arange(n)) / 1000.0
+    seq = index * n + np.arange(n, dtype=np.int64)
+    empty = RawFrames(np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64),
+                      np.empty((0, 8), np.int64))
+    raw = {"insole_left": RawFrames(times, seq, seq * 1000, np.ones((n, 8), np.int64)),
+           "insole_right": empty,
+           "bars": RawFrames(np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64),
+                             np.empty((0, 4), np.int64))}
+    block = MergedBlock(times, {}, {}, {}, raw)
+    return block, BlockResult(np.zeros((len(FRAME_ROWS) + 20, n)), 8, 8)
