@@ -10,13 +10,22 @@ import argparse
 import platform
 import sys
 from collections.abc import Callable
+from typing import Any
 
-from benchmarks import compile_time, kernels
+from benchmarks import compile_time, kernels, recorder
+from benchmarks.databases import bench_databases
 
 SUITES: dict[str, tuple[str, Callable[[], str]]] = {
     "kernels": ("Processing pipeline throughput", lambda: kernels.markdown(kernels.run())),
     "compile": ("Numba cold start", lambda: compile_time.markdown(compile_time.run())),
+    "recorder": ("Recorder: loop stall and storage", lambda: _on_databases(recorder)),
 }
+
+
+def _on_databases(suite: Any) -> str:
+    """Run ``suite`` on a SQLite file and a fresh PostgreSQL database."""
+    with bench_databases() as urls:
+        return str(suite.markdown(suite.run(urls)))
 
 
 def main(argv: list[str] | None = None) -> int:

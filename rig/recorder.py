@@ -223,6 +223,7 @@ class TrialRecorder:
         """Encode a batch now (on this thread), insert it when the job runs."""
         raw_rows, result_rows = [], []
         for role in ROLES:
+            time.sleep(0)  # let the processing loop have the interpreter between the steps
             parts = [raw[role] for raw, _, _ in batch if len(raw[role])]
             if not parts:
                 continue
@@ -237,6 +238,7 @@ class TrialRecorder:
                                          frames.device_time_us[piece], frames.counts[piece])
                 raw_rows.append(recordings.raw_chunk_row(self.trial_id, role,
                                                          self._chunk_index[role], part))
+                time.sleep(0)
                 self._chunk_index[role] += 1
         times = np.concatenate([t for _, t, _ in batch])
         values = np.concatenate([v[_RESULT_ROWS] for _, _, v in batch], axis=1)
