@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = commands.add_parser("replay", help="reprocess a stored trial and compare its metrics")
     replay.add_argument("trial", type=int, metavar="TRIAL", help="the trial's id")
+
+    backup = commands.add_parser("backup", help="write the whole database to an archive file")
+    backup.add_argument("file", metavar="FILE", help="the archive to write (a zip file)")
+    restore = commands.add_parser("restore", help="fill an empty database from an archive file")
+    restore.add_argument("file", metavar="FILE", help="an archive made by `rig backup`")
     return parser
 
 
@@ -52,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return devices()
     if args.command == "replay":
         return replay(settings, args.trial)
+    if args.command in ("backup", "restore"):
+        return backup_or_restore(settings, args.command, args.file)
     return database(settings, args.db_command)
 
 
@@ -129,6 +136,26 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
           f"  Therapist console: {base}/console\n", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_level="warning", ws_ping_interval=5.0, ws_ping_timeout=10.0)
+    return 0
+
+
+def backup_or_restore(settings: Settings, action: str, file: str) -> int:
+    from db import backup
+    from db.engine import make_engine
+
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        run = backup.backup if action == "backup" else backup.restore
+        info = run(engine, file)
+    except backup.BackupError as exc:
+        print(f"rig {action}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    rows = sum(info.tables.values())
+    print(f"{'backed up' if action == 'backup' else 'restored'} {rows} rows of "
+          f"{len(info.tables)} tables and {info.blobs} recording chunks (schema revision "
+          f"{info.schema_revision}) {'to' if action == 'backup' else 'from'} {info.path}")
     return 0
 
 
