@@ -20,6 +20,7 @@ the same numbers bit for bit.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +41,8 @@ from rig.trial_setup import TrialSetup
 #: Changes when the analysis gives different numbers for the same recording.
 ANALYSIS_VERSION = "1"
 STANDING_EXERCISES = ("quiet_standing", "weight_shift")
-BLOCK_ROWS = 10_000
+#: Rows per pipeline call: about 0.5 ms of kernel time, after which the live loop may run.
+BLOCK_ROWS = 2_000
 DEFAULT_BAND_PCT_BW = (40.0, 60.0)
 
 FloatArray = npt.NDArray[np.float64]
@@ -100,6 +102,7 @@ def analyse(frames: Mapping[str, Frames], setup: TrialSetup,
         "left_foot_n", "right_foot_n", "left_bar_n", "right_bar_n", "left_cop_mm",
         "right_cop_mm", "standing_cop_mm")}
     for first in range(0, merged.rows, BLOCK_ROWS):
+        time.sleep(0)  # hand the interpreter to the live loop if it waits (this runs beside it)
         rows = slice(first, first + BLOCK_ROWS)
         result = processor.process(*(np.ascontiguousarray(merged.counts[r][rows])
                                      for r in ROLES))
