@@ -5,13 +5,16 @@ Used at the end of every trial (by the recorder, on what it has just stored) and
 ``rig replay``; both read the frames and the setup back from the database, so a replay gives
 the same numbers bit for bit.
 
-1. The stored frames of the three boards are merged on one timeline: the insole board with the
-   most frames sets it; every board is held at its newest frame sampled at or before each row
-   (before its first frame: the counts it reads unloaded, as live).
+1. The stored frames of the three boards are merged on one uniform timeline: a row every
+   ``1 / rate`` s (the rate of the insole board with the most frames) from that board's first
+   frame to its last, by the frames' sample times (host clock, mapped from each board's own);
+   every board is held at its newest frame sampled at or before each row (before its first
+   frame: the counts it reads unloaded, as live). A lost frame is so bridged by its neighbour
+   and the time of a row stays true; a paused span is held at the last frame before it.
 2. The rows go through :class:`processing.pipeline.BlockProcessor` with the stored calibration,
    layout and body mass, in blocks of :data:`BLOCK_ROWS` (the pipeline keeps no state between
    rows, so the block size does not change a number).
-3. Row ``j`` is at ``j / rate`` s from the first row, ``rate`` being the timeline board's rate.
+3. Row ``j`` is at ``j / rate`` s from the first row.
    Each foot's contacts come from :func:`processing.gait_events.detect_contacts`, the trial's
    metrics from :func:`processing.metrics.trial_metrics`, and for :data:`STANDING_EXERCISES`
    the weight bearing and CoP sway from :mod:`processing.balance`.
@@ -74,7 +77,10 @@ def merge_recording(frames: Mapping[str, Frames], setup: TrialSetup) -> MergedRe
     timeline = max(insoles, key=lambda r: len(frames[r])) if insoles else "bars"
     if not len(frames.get(timeline, ())):
         raise ValueError("the trial has no recorded frames")
-    times = frames[timeline].host_time_s
+    rate = float(setup.rates_hz[timeline])
+    recorded = frames[timeline].host_time_s
+    rows = math.floor((float(recorded.max()) - float(recorded[0])) * rate + 1e-6) + 1
+    times = float(recorded[0]) + np.arange(rows) / rate
     counts = {}
     for role in ROLES:
         idle = np.asarray(setup.idle_counts[role], dtype=np.int64)
@@ -85,7 +91,7 @@ def merge_recording(frames: Mapping[str, Frames], setup: TrialSetup) -> MergedRe
         index = np.searchsorted(own.host_time_s, times, side="right") - 1
         stacked = np.vstack([idle[None, :], np.asarray(own.counts, dtype=np.int64)])
         counts[role] = np.ascontiguousarray(stacked[index + 1])
-    return MergedRecording(timeline, float(setup.rates_hz[timeline]), counts)
+    return MergedRecording(timeline, rate, counts)
 
 
 def analyse(frames: Mapping[str, Frames], setup: TrialSetup,

@@ -54,10 +54,10 @@ def test_a_locked_database_loses_no_chunk_and_does_not_stop_the_loop(
         with records.sessions() as session:
             detail = trials.get_trial(session, trial.trial_id)
             assert detail is not None and detail.ended_at is not None
-            assert detail.recording_status == "complete"
+            assert detail.recording_status == ("gaps" if counted.gaps() else "complete")
             assert detail.recorded_frames == {r: n for r, n in counted.frames.items() if n}
             for role, frames in recordings.load_frames(session, trial.trial_id).items():
-                assert np.all(np.diff(frames.seq) % 65536 == 1), role
+                np.testing.assert_array_equal(frames.seq, counted.seqs(role))
             assert len(recordings.load_results(session, trial.trial_id)) == counted.rows
             assert detail.metrics is not None and detail.metrics.summary["live"]["steps"] == \
                 summary["steps"]
