@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,7 @@ from processing.calibration import RigCalibration
 from processing.calibration_procedures import CalibrationResult
 from processing.layouts import load_bar_layout, load_insole_layout
 from rig.live_message import Feedback, LoadSnapshot, PatientOnRig, RigView, live_message
-from rig.recorder import TrialRecorder, board_devices, setup_fields
+from rig.recorder import TrialRecorder, board_devices, recover_spooled, setup_fields
 from rig.records import Records
 from rig.settings import Settings
 from rig.targets import Exercise, TargetMonitor, Targets
@@ -82,6 +83,7 @@ class RigController:
         self.last_summary: dict[str, Any] | None = None
         self.recording: TrialRecorder | None = None  # the running trial's recorder
         self.last_recording: TrialRecorder | None = None
+        self.unfinished_recordings: list[TrialRecorder] = []  # stopped, still being written
         self.virtual_rig: VirtualRig | None = None
         self.links: list[BoardLink] = []
         self.calibration: RigCalibration | None = None
@@ -102,6 +104,8 @@ class RigController:
 
     def start(self) -> None:
         pipeline.warm_up()
+        if self.records is not None:  # what a stop with the database away left in the spool
+            recover_spooled(self.records, self.spool_folder)
         ports = list(self.settings.serial_ports)
         if self.settings.simulate:
             self.virtual_rig = VirtualRig(
@@ -136,7 +140,9 @@ class RigController:
         with self._lock:
             if self.trial is not None and self.trial.state != "stopped":
                 self.stop_trial()
-        self.wait_for_recording()
+        if not self.wait_for_recording():
+            for recorder in self.unfinished_recordings:
+                recorder.abandon(self.spool_folder)  # kept on disk, written at the next start
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
@@ -254,12 +260,21 @@ class RigController:
     def _finish_recording(self, recorder: TrialRecorder, summary: dict[str, Any],
                           trial: LiveTrial) -> None:
         self.recording, self.last_recording = None, recorder
+        self.unfinished_recordings = [r for r in self.unfinished_recordings if not r.wait(0)]
+        self.unfinished_recordings.append(recorder)
         recorder.finish(summary, trial.alarms)
 
     def wait_for_recording(self, timeout_s: float = 60.0) -> bool:
-        """Wait until the last trial's recording is written and analysed (True when it is)."""
-        recorder = self.last_recording
-        return recorder is None or recorder.wait(timeout_s)
+        """Wait until the stopped trials' recordings are written and analysed (True when they
+        are)."""
+        deadline = time.monotonic() + timeout_s
+        return all(r.wait(max(0.0, deadline - time.monotonic()))
+                   for r in self.unfinished_recordings)
+
+    @property
+    def spool_folder(self) -> Path:
+        """Where recordings wait when the server stops while the database is away."""
+        return self.settings.data_dir / "spool"
 
     def _current_trial(self) -> LiveTrial:
         if self.trial is None:

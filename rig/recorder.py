@@ -11,6 +11,12 @@ and inserts them. Nothing already recorded is lost when the database goes away f
   loop's batches off the queue (so the queue does not fill);
 * should the queue be full anyway, the loop keeps the batch and offers it again with the next
   one; it never blocks.
+* should the server stop while the database is still away, :meth:`TrialRecorder.abandon`
+  writes what is left to a spool file (``<data_dir>/spool``), and :func:`recover_spooled`
+  stores it at the next start. Every write is idempotent (chunks already stored are skipped,
+  alarms and metrics replaced), so a write that failed unclearly may simply run again.
+
+Memory while the database is away: about 4 MB per minute of trial at full rate (encoded).
 
 At the start the trial's setup is stored (calibration, layout, body mass, side, rates, boards
 with firmware and channel maps); at :meth:`TrialRecorder.finish` the last batch is flushed, the
@@ -20,19 +26,22 @@ computed from the stored raw recording (:mod:`rig.trial_analysis`) and stored wi
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
+import pickle
 import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -70,7 +79,6 @@ _RESULT_ROWS = [kernels.FRAME_ROWS.index(name) for name in RESULT_QUANTITIES]
 #: Errors of a database that is away (down, locked, connection lost): retried.
 RETRIED = (OperationalError, InterfaceError)
 
-Job = Callable[[Session], None]
 Batch = list[tuple[dict[str, Any], npt.NDArray[np.float64], npt.NDArray[np.float64]]]
 
 
@@ -101,12 +109,15 @@ class TrialRecorder:
         self._batch: Batch = []
         self._batch_start_s = 0.0
         self._held: list[tuple[str, Any]] = []  # batches the full queue refused (loop side)
-        self._jobs: deque[tuple[str, Job]] = deque()
+        self._jobs: deque[tuple[str, dict[str, Any]]] = deque()
         self._chunk_index = dict.fromkeys(ROLES, 0)
         self._result_index = 0
         self._last_seq: dict[str, int] = {}
         self._finishing = False
         self.done = threading.Event()
+        self._abandon = threading.Event()
+        self._spool_folder: Path | None = None
+        self.spooled: Path | None = None  # where abandon() kept the unwritten part
         self._thread = threading.Thread(target=self._run, name=f"recorder-{trial_id}",
                                         daemon=True)
         self._thread.start()
@@ -136,11 +147,7 @@ class TrialRecorder:
 
     def begin(self, fields: dict[str, Any], devices: dict[str, dict[str, Any]]) -> None:
         """Store the trial's setup (``fields``: see :data:`db.trials.TRIAL_FIELDS`) and boards."""
-        def job(session: Session) -> None:
-            trials.update_trial(session, self.trial_id, **fields)
-            recordings.add_devices(session, self.trial_id, devices)
-            recordings.set_recording_status(session, self.trial_id, "recording")
-        self._put(("job", ("setup", job)))
+        self._put(("job", ("setup", {"fields": fields, "devices": devices})))
 
     def finish(self, live_summary: dict[str, Any], alarms: list[Alarm],
                ended_at: datetime | None = None) -> None:
@@ -153,11 +160,21 @@ class TrialRecorder:
         for item in self._held:
             self._put(item)
         self._held.clear()
-        self._put(("finish", (live_summary, list(alarms), ended_at)))
+        self._put(("finish", {"live": live_summary, "ended_at": ended_at,
+                              "alarms": [alarm_row(a, self.started_s) for a in alarms]}))
 
     def wait(self, timeout_s: float | None = None) -> bool:
         """True once everything is written and analysed (the writer has ended)."""
         return self.done.wait(timeout_s)
+
+    def abandon(self, folder: Path, timeout_s: float = 30.0) -> Path | None:
+        """Stop retrying and spool what is not yet written to a file in ``folder`` (the server
+        is stopping while the database is away); :func:`recover_spooled` writes it later.
+        Returns the file (None: there was nothing left)."""
+        self._spool_folder = folder
+        self._abandon.set()
+        self._thread.join(timeout_s)
+        return self.spooled
 
     def _put(self, item: tuple[str, Any]) -> None:
         self._inbox.put(item)  # controls only (not the loop): may wait for room
@@ -168,29 +185,53 @@ class TrialRecorder:
         backoff = RETRY_FIRST_S
         try:
             while not (self._finishing and not self._jobs):
+                if self._abandon.is_set():
+                    self._spool()
+                    return
                 if not self._jobs:
-                    self._take(self._inbox.get())
+                    try:
+                        self._take(self._inbox.get(timeout=RETRY_MAX_S))
+                    except queue.Empty:
+                        continue
                 self._take_waiting()
                 if not self._jobs:
                     continue
-                name, job = self._jobs[0]
+                kind, data = self._jobs[0]
                 try:
                     with self.records.sessions() as session:
-                        job(session)
+                        run_job(session, self.trial_id, kind, data)
                 except RETRIED as exc:
                     self.stats.write_failures += 1
                     log.warning("trial %d: database unavailable for %s (%s): retrying in %.1f s",
-                                self.trial_id, name, str(exc).splitlines()[0], backoff)
+                                self.trial_id, kind, str(exc).splitlines()[0], backoff)
                     self._wait(backoff)
                     backoff = min(2 * backoff, RETRY_MAX_S)
                     continue
                 except (DBAPIError, ValueError, LookupError) as exc:
-                    log.exception("trial %d: %s failed", self.trial_id, name)
-                    self.stats.errors.append(f"{name}: {exc}")
+                    log.exception("trial %d: %s failed", self.trial_id, kind)
+                    self.stats.errors.append(f"{kind}: {exc}")
+                else:
+                    if kind == "chunks":
+                        self.stats.chunks_written += len(data["raw"]) + len(data["results"])
+                        for row in data["raw"]:
+                            self.stats.frames_written[row["role"]] += row["frame_count"]
                 self._jobs.popleft()
                 backoff = RETRY_FIRST_S
         finally:
             self.done.set()
+
+    def _spool(self) -> None:
+        self._take_waiting()
+        if not self._jobs or self._spool_folder is None:
+            return
+        self._spool_folder.mkdir(parents=True, exist_ok=True)
+        path = self._spool_folder / f"trial-{self.trial_id}-{time.time_ns()}.spool"
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps({"trial_id": self.trial_id, "jobs": list(self._jobs)}))
+        partial.replace(path)
+        self.spooled = path
+        log.warning("trial %d: the database stayed away; %d writes kept in %s (written at the "
+                    "next start)", self.trial_id, len(self._jobs), path)
 
     def _take_waiting(self) -> None:
         while True:
@@ -202,25 +243,25 @@ class TrialRecorder:
     def _wait(self, seconds: float) -> None:
         """Sleep ``seconds`` while still taking the loop's batches off the queue."""
         deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                self._take(self._inbox.get(timeout=left))
-            except queue.Empty:
-                return
+        while (left := deadline - time.monotonic()) > 0 and not self._abandon.is_set():
+            with contextlib.suppress(queue.Empty):
+                self._take(self._inbox.get(timeout=min(left, 0.1)))
 
     def _take(self, item: tuple[str, Any]) -> None:
         kind, payload = item
         if kind == "batch":
-            self._jobs.append(("chunks", self._chunk_job(payload)))
+            self._jobs.append(("chunks", self._encode(payload)))
         elif kind == "job":
             self._jobs.append(payload)
         else:
-            self._jobs.append(("stop", self._stop_job(*payload)))
-            self._jobs.append(("analysis", self._analysis_job(payload[0])))
+            status = "gaps" if any(self.stats.gaps.values()) else "complete"
+            self._jobs.append(("stop", {"ended_at": payload["ended_at"], "status": status,
+                                        "alarms": payload["alarms"]}))
+            self._jobs.append(("analysis", {"live": payload["live"]}))
             self._finishing = True
 
-    def _chunk_job(self, batch: Batch) -> Job:
-        """Encode a batch now (on this thread), insert it when the job runs."""
+    def _encode(self, batch: Batch) -> dict[str, Any]:
+        """A batch as encoded chunk rows (here, on this thread), ready to insert."""
         raw_rows, result_rows = [], []
         for role in ROLES:
             time.sleep(0)  # let the processing loop have the interpreter between the steps
@@ -250,13 +291,7 @@ class TrialRecorder:
             result_rows.append(recordings.result_chunk_row(self.trial_id, self._result_index,
                                                            result))
             self._result_index += 1
-
-        def job(session: Session) -> None:
-            recordings.write_chunks(session, raw_rows, result_rows)
-            self.stats.chunks_written += len(raw_rows) + len(result_rows)
-            for row in raw_rows:
-                self.stats.frames_written[row["role"]] += row["frame_count"]
-        return job
+        return {"raw": raw_rows, "results": result_rows}
 
     def _count_gaps(self, role: str, seq: npt.NDArray[np.int64]) -> None:
         """Frames lost on the way (sequence numbers are u16 and wrap)."""
@@ -267,35 +302,84 @@ class TrialRecorder:
         self.stats.gaps[role] += int(np.count_nonzero(np.diff(joined) % 65536 != 1))
         self._last_seq[role] = int(seq[-1])
 
-    def _stop_job(self, live: dict[str, Any], alarms: list[Alarm], ended_at: datetime) -> Job:
-        def job(session: Session) -> None:
-            trial = session.get(m.Trial, self.trial_id)
-            if trial is None:
-                raise LookupError(f"trial {self.trial_id} is gone")
-            if trial.ended_at is None:
-                trial.ended_at = ended_at
-            trial.recording_status = "gaps" if any(self.stats.gaps.values()) else "complete"
-            for alarm in alarms:
-                session.add(alarm_row(self.trial_id, alarm, self.started_s))
-            session.commit()
-        return job
 
-    def _analysis_job(self, live: dict[str, Any]) -> Job:
-        def job(session: Session) -> None:
-            try:
-                analysis = analyse_stored(session, self.trial_id)
-                metric = dict(analysis.metric)
-                steps = analysis.steps
-            except ValueError as exc:  # no frames, no setup: keep what the live path counted
-                log.warning("trial %d: no metrics from the recording: %s", self.trial_id, exc)
-                metric = {"analysis_version": f"none: {exc}"[:32],
-                          "duration_s": float(live.get("duration_s") or 0.0),
-                          "step_count": int(live.get("steps") or 0), "summary": {}}
-                steps = []
-            metric["summary"] = {**metric["summary"], "live": live}
-            metric["computed_at"] = datetime.now(UTC)
-            recordings.store_analysis(session, self.trial_id, metric, steps)
-        return job
+# -- the writes (each may run again after a failure, or from a spool: each is idempotent) ----
+
+
+def run_job(session: Session, trial_id: int, kind: str, data: dict[str, Any]) -> None:
+    """One write of a trial's recording: ``setup``, ``chunks``, ``stop`` or ``analysis``."""
+    if kind == "setup":
+        trials.update_trial(session, trial_id, **data["fields"])
+        recordings.add_devices(session, trial_id, data["devices"])
+        recordings.set_recording_status(session, trial_id, "recording")
+    elif kind == "chunks":
+        _write_new_chunks(session, trial_id, data["raw"], data["results"])
+    elif kind == "stop":
+        trial = session.get(m.Trial, trial_id)
+        if trial is None:
+            raise LookupError(f"trial {trial_id} is gone")
+        if trial.ended_at is None:
+            trial.ended_at = data["ended_at"]
+        trial.recording_status = data["status"]
+        session.execute(delete(m.Alarm).where(m.Alarm.trial_id == trial_id))
+        session.add_all(m.Alarm(trial_id=trial_id, **row) for row in data["alarms"])
+        session.commit()
+    elif kind == "analysis":
+        _store_analysis(session, trial_id, data["live"])
+    else:
+        raise ValueError(f"unknown recorder job {kind!r}")
+
+
+def _write_new_chunks(session: Session, trial_id: int, raw: list[dict[str, Any]],
+                      results: list[dict[str, Any]]) -> None:
+    """Insert the chunks not stored yet (a retry after an unclear failure finds some there)."""
+    stored_raw = {(role, index) for role, index in session.execute(
+        select(m.RecordingChunk.role, m.RecordingChunk.chunk_index)
+        .where(m.RecordingChunk.trial_id == trial_id,
+               m.RecordingChunk.chunk_index.in_({r["chunk_index"] for r in raw})))}
+    stored_results = set(session.scalars(
+        select(m.ResultChunk.chunk_index)
+        .where(m.ResultChunk.trial_id == trial_id,
+               m.ResultChunk.chunk_index.in_([r["chunk_index"] for r in results]))))
+    recordings.write_chunks(
+        session, [r for r in raw if (r["role"], r["chunk_index"]) not in stored_raw],
+        [r for r in results if r["chunk_index"] not in stored_results])
+
+
+def _store_analysis(session: Session, trial_id: int, live: dict[str, Any]) -> None:
+    try:
+        analysis = analyse_stored(session, trial_id)
+        metric = dict(analysis.metric)
+        steps = analysis.steps
+    except ValueError as exc:  # no frames, no setup: keep what the live path counted
+        log.warning("trial %d: no metrics from the recording: %s", trial_id, exc)
+        metric = {"analysis_version": f"none: {exc}"[:32],
+                  "duration_s": float(live.get("duration_s") or 0.0),
+                  "step_count": int(live.get("steps") or 0), "summary": {}}
+        steps = []
+    metric["summary"] = {**metric["summary"], "live": live}
+    metric["computed_at"] = datetime.now(UTC)
+    recordings.store_analysis(session, trial_id, metric, steps)
+
+
+def recover_spooled(records: Records, folder: Path) -> list[int]:
+    """Write what :meth:`TrialRecorder.abandon` spooled (at server start); the trials done.
+
+    A file whose writes fail again stays for the next start."""
+    done = []
+    for path in sorted(folder.glob("*.spool")) if folder.is_dir() else []:
+        spool = pickle.loads(path.read_bytes())
+        try:
+            for kind, data in spool["jobs"]:
+                with records.sessions() as session:
+                    run_job(session, spool["trial_id"], kind, data)
+        except RETRIED as exc:
+            log.warning("%s: the database is still away (%s): kept", path, exc)
+            continue
+        path.unlink()
+        done.append(int(spool["trial_id"]))
+        log.info("trial %d: its spooled recording is now in the database", spool["trial_id"])
+    return done
 
 
 def setup_fields(settings: Settings, patient: PatientOnRig, calibration: RigCalibration,
@@ -335,14 +419,14 @@ def board_devices(links: list[BoardLink]) -> dict[str, dict[str, Any]]:
     return devices
 
 
-def alarm_row(trial_id: int, alarm: Alarm, started_s: float) -> m.Alarm:
+def alarm_row(alarm: Alarm, started_s: float) -> dict[str, Any]:
     """An alarm episode as stored: ``at_s`` from the trial's start, ``value`` its peak (% BW)."""
     end = "" if alarm.end_s is None else f" for {alarm.end_s - alarm.start_s:.1f} s"
     what = "load on the prosthetic limb" if alarm.kind == "over_limit" else "hand support"
-    return m.Alarm(trial_id=trial_id, at_s=alarm.start_s - started_s, kind=alarm.kind,
-                   message=f"{what} above {alarm.limit_pct_bw:.0f} % BW{end} (peak "
-                           f"{alarm.peak_pct_bw:.1f} % BW)",
-                   value=alarm.peak_pct_bw, created_at=datetime.now(UTC))
+    return {"at_s": alarm.start_s - started_s, "kind": alarm.kind,
+            "message": f"{what} above {alarm.limit_pct_bw:.0f} % BW{end} (peak "
+                       f"{alarm.peak_pct_bw:.1f} % BW)",
+            "value": alarm.peak_pct_bw, "created_at": datetime.now(UTC)}
 
 
 def _pieces(times: npt.NDArray[np.float64], chunk_s: float) -> list[slice]:

@@ -111,3 +111,42 @@ def fake_block(index: int) -> tuple[object, object]:
                              np.empty((0, 4), np.int64))}
     block = MergedBlock(times, {}, {}, {}, raw)
     return block, BlockResult(np.zeros((len(FRAME_ROWS) + 20, n)), 8, 8)
+
+
+def test_a_server_stopping_while_the_database_is_away_keeps_the_recording(
+        tmp_path: Path) -> None:
+    """The writer gives up only into a spool file; the next start writes it all."""
+    from db import models as m
+    from rig.recorder import recover_spooled
+    from rig.records import Records
+
+    path = tmp_path / "rig.sqlite3"
+    records = Records.open(f"sqlite:///{path}")
+    with records.sessions() as session:
+        trial_id = trials.start_trial(session, "rig-1", "walking").id
+    blocker = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        recorder = TrialRecorder(records, trial_id, started_s=0.0, chunk_s=0.05)
+        for block, result in (fake_block(i) for i in range(60)):  # 300 frames, 0.3 s
+            recorder.append(block, result)
+        recorder.finish({"steps": 4, "duration_s": 0.3}, [])
+        assert not recorder.wait(6.0)  # the database stays locked: nothing can be written
+        spool = recorder.abandon(tmp_path / "spool")
+        assert spool is not None and spool.exists() and recorder.done.is_set()
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert recover_spooled(records, tmp_path / "spool") == [trial_id]
+    assert not spool.exists()
+    with records.sessions() as session:
+        stored = recordings.load_frames(session, trial_id)["insole_left"]
+        np.testing.assert_array_equal(stored.seq, np.arange(300))
+        assert len(recordings.load_results(session, trial_id)) == 300
+        trial = session.get(m.Trial, trial_id)
+        assert trial is not None and trial.ended_at is not None
+        assert trial.recording_status == "complete"
+        metric = session.get(m.TrialMetric, trial_id)
+        assert metric is not None and metric.summary["live"]["steps"] == 4
+    assert recover_spooled(records, tmp_path / "spool") == []  # nothing twice
+    records.close()
