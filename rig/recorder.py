@@ -75,7 +75,7 @@ RESULT_QUANTITIES = ("left_foot_n", "right_foot_n", "left_bar_n", "right_bar_n",
                      "left_foot_pct_bw", "right_foot_pct_bw", "left_bar_pct_bw",
                      "right_bar_pct_bw", "left_cop_x_mm", "left_cop_y_mm", "right_cop_x_mm",
                      "right_cop_y_mm", "left_hand_position_mm", "right_hand_position_mm")
-_RESULT_ROWS = [kernels.FRAME_ROWS.index(name) for name in RESULT_QUANTITIES]
+_RESULT_ROWS = np.array([kernels.FRAME_ROWS.index(name) for name in RESULT_QUANTITIES])
 #: Errors of a database that is away (down, locked, connection lost): retried.
 RETRIED = (OperationalError, InterfaceError)
 
@@ -282,7 +282,8 @@ class TrialRecorder:
                 time.sleep(0)
                 self._chunk_index[role] += 1
         times = np.concatenate([t for _, t, _ in batch])
-        values = np.concatenate([v[_RESULT_ROWS] for _, _, v in batch], axis=1)
+        time.sleep(0)
+        values = np.concatenate([v for _, _, v in batch], axis=1)[_RESULT_ROWS]  # one index
         self.stats.rows_appended += len(times)
         for piece in _pieces(times, self.chunk_s):
             result = recordings.Results(times[piece], {
