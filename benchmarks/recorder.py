@@ -32,7 +32,9 @@ from rig.timeline import MergedBlock, RawFrames
 INSOLE_HZ = 1000
 BARS_HZ = 80
 BLOCK_S = 0.002
-DURATION_S = 12.0
+DURATION_S = 18.0
+#: The run is split into this many interleaved segments per configuration.
+ROUNDS = 6
 
 
 def blocks(duration_s: float) -> list[MergedBlock]:
@@ -90,29 +92,47 @@ def storage_bytes(records: Records, trial_id: int) -> dict[str, int]:
                 for name, table in (("raw", m.RecordingChunk), ("results", m.ResultChunk))}
 
 
-def run(urls: dict[str, str], duration_s: float = DURATION_S) -> list[dict[str, Any]]:
+def run(urls: dict[str, str], duration_s: float = DURATION_S, rounds: int = ROUNDS
+        ) -> list[dict[str, Any]]:
+    """Each configuration ``rounds`` times, interleaved (baseline, then each engine, again and
+    again), so that the machine's changing load falls on all of them alike."""
     logging.getLogger("rig.recorder").setLevel(logging.ERROR)  # "no setup": expected here
     warm_up()
     layout = RigLayout.load(8, 42)
     processor = BlockProcessor(RigCalibration.from_dicts(VirtualRig.nominal_calibration_for(8)),
                                layout, BODY_MASS_KG)
-    work = blocks(duration_s)
-    rows: list[dict[str, Any]] = [{"engine": "none (baseline)",
-                                   **run_loop(work, processor, None)}]
-    for engine, url in urls.items():
-        records = Records.open(url)
-        with records.sessions() as session:
-            trial_id = trials.start_trial(session, "bench", "walking").id
-        recorder = TrialRecorder(records, trial_id, started_s=0.0)
-        timings = run_loop(work, processor, recorder)
-        recorder.finish({"steps": 0}, [])
-        recorder.wait(300)
-        size = storage_bytes(records, trial_id)
+    segment_s = duration_s / rounds
+    work = blocks(segment_s)
+    names = ["none (baseline)", *urls]
+    timings: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in names}
+    sizes = {name: {"raw": 0, "results": 0} for name in urls}
+    failures = dict.fromkeys(urls, 0)
+    opened = {name: Records.open(url) for name, url in urls.items()}
+    for _ in range(rounds):
+        timings[names[0]].append(run_loop(work, processor, None))
+        for name, records in opened.items():
+            with records.sessions() as session:
+                trial_id = trials.start_trial(session, "bench", "walking").id
+            recorder = TrialRecorder(records, trial_id, started_s=0.0)
+            timings[name].append(run_loop(work, processor, recorder))
+            recorder.finish({"steps": 0}, [])
+            recorder.wait(300)
+            failures[name] += recorder.stats.write_failures
+            for part, size in storage_bytes(records, trial_id).items():
+                sizes[name][part] += size
+    for records in opened.values():
         records.close()
-        rows.append({"engine": engine, **timings, "failures": recorder.stats.write_failures,
-                     "raw_mb_per_min": size["raw"] / duration_s * 60 / 1e6,
-                     "results_mb_per_min": size["results"] / duration_s * 60 / 1e6,
-                     "uncompressed_mb_per_min": uncompressed_per_min(work, duration_s)})
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        merged = {key: np.concatenate([t[key] for t in timings[name]])
+                  for key in ("append", "work", "late")}
+        row: dict[str, Any] = {"engine": name, **merged}
+        if name in urls:
+            row.update(failures=failures[name],
+                       raw_mb_per_min=sizes[name]["raw"] / duration_s * 60 / 1e6,
+                       results_mb_per_min=sizes[name]["results"] / duration_s * 60 / 1e6,
+                       uncompressed_mb_per_min=uncompressed_per_min(work, segment_s))
+        rows.append(row)
     return rows
 
 
@@ -138,6 +158,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
                      f"{ms(r['work'], 0.99)} | {ms(r['late'], 0.99)} | {storage} |")
     if len(rows) > 1 and "uncompressed_mb_per_min" in rows[1]:
         lines.append(f"\nRaw frames as plain 8-byte arrays: "
-                     f"{rows[1]['uncompressed_mb_per_min']:.2f} MB/min; blocks per run: "
-                     f"{len(rows[0]['work'])} ({len(rows[0]['work']) * BLOCK_S:.0f} s).")
+                     f"{rows[1]['uncompressed_mb_per_min']:.2f} MB/min; blocks per configuration: "
+                     f"{len(rows[0]['work'])} ({len(rows[0]['work']) * BLOCK_S:.0f} s in "
+                     f"{ROUNDS} interleaved segments).")
     return "\n".join(lines)
