@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from db import recordings, trials
 from rig.recorder import TrialRecorder
@@ -150,3 +151,52 @@ def test_a_server_stopping_while_the_database_is_away_keeps_the_recording(
         assert metric is not None and metric.summary["live"]["steps"] == 4
     assert recover_spooled(records, tmp_path / "spool") == []  # nothing twice
     records.close()
+
+
+@pytest.mark.postgres
+def test_postgresql_refusing_connections_for_a_while_loses_no_chunk() -> None:
+    """The server stops taking connections (and drops the open ones) mid-trial, then comes
+    back: the writer retries, and every chunk arrives once."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from rig.records import Records
+    from tests.conftest import POSTGRES_ADMIN_URL, postgres_database
+
+    databases = postgres_database()
+    url = next(databases)
+    name = make_url(url).database
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    records = Records.open(url)
+    try:
+        with records.sessions() as session:
+            trial_id = trials.start_trial(session, "rig-1", "walking").id
+        recorder = TrialRecorder(records, trial_id, started_s=0.0, chunk_s=0.05)
+        blocks = [fake_block(i) for i in range(80)]
+        for block, result in blocks[:20]:
+            recorder.append(block, result)
+        time.sleep(1.0)
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE datname = :name"), {"name": name})
+        try:
+            for block, result in blocks[20:]:
+                recorder.append(block, result)
+                time.sleep(0.01)
+            recorder.finish({"steps": 0}, [])
+            time.sleep(3.0)
+            assert not recorder.done.is_set()
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        assert recorder.wait(120)
+        assert recorder.stats.write_failures >= 1 and recorder.stats.errors == []
+        with records.sessions() as session:
+            stored = recordings.load_frames(session, trial_id)["insole_left"]
+            np.testing.assert_array_equal(stored.seq, np.arange(80 * 5))
+            assert len(recordings.load_results(session, trial_id)) == 80 * 5
+    finally:
+        records.close()
+        admin.dispose()
+        databases.close()
