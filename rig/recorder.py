@@ -369,7 +369,12 @@ def recover_spooled(records: Records, folder: Path) -> list[int]:
     A file whose writes fail again stays for the next start."""
     done = []
     for path in sorted(folder.glob("*.spool")) if folder.is_dir() else []:
-        spool = pickle.loads(path.read_bytes())
+        try:
+            spool = pickle.loads(path.read_bytes())
+        except Exception as exc:  # a damaged file may fail in many ways: set it aside
+            log.error("%s is damaged (%s): kept as %s.bad", path, exc, path.name)
+            path.rename(path.with_suffix(".bad"))
+            continue
         try:
             for kind, data in spool["jobs"]:
                 with records.sessions() as session:

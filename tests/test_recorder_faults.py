@@ -138,8 +138,10 @@ def test_a_server_stopping_while_the_database_is_away_keeps_the_recording(
     finally:
         blocker.rollback()
         blocker.close()
-    assert recover_spooled(records, tmp_path / "spool") == [trial_id]
-    assert not spool.exists()
+    damaged = tmp_path / "spool" / "trial-0-0.spool"
+    damaged.write_bytes(b"\x80\x04 not a pickle")
+    assert recover_spooled(records, tmp_path / "spool") == [trial_id]  # the damaged one aside
+    assert not spool.exists() and damaged.with_suffix(".bad").exists()
     with records.sessions() as session:
         stored = recordings.load_frames(session, trial_id)["insole_left"]
         np.testing.assert_array_equal(stored.seq, np.arange(300))
