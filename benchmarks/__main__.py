@@ -1,7 +1,7 @@
 """Run the benchmarks and print their tables (markdown) with the command that produced them.
 
     python -m benchmarks            # everything
-    python -m benchmarks kernels    # one of: kernels, compile, recorder, records_scale
+    python -m benchmarks kernels    # one of: kernels, compile, detector, recorder, records_scale
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import compile_time, kernels, recorder, records_scale
+from benchmarks import compile_time, detector, kernels, recorder, records_scale
 from benchmarks.databases import bench_databases
 
 SUITES: dict[str, tuple[str, Callable[[], str]]] = {
@@ -20,6 +20,8 @@ SUITES: dict[str, tuple[str, Callable[[], str]]] = {
     "compile": ("Numba cold start", lambda: compile_time.markdown(compile_time.run())),
     "recorder": ("Recorder: loop stall and storage", lambda: _on_databases(recorder)),
     "records_scale": ("Clinic records at scale", lambda: _on_databases(records_scale)),
+    "detector": ("Gait-event detector throughput",
+                 lambda: detector.markdown(detector.run())),
 }
 
 

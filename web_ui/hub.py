@@ -18,6 +18,8 @@ class LiveHub:
         self.version = 0
         self._changed = asyncio.Event()
         self.clients = 0
+        #: Clients dropped because they stopped reading (web_ui.routers.live).
+        self.dropped_clients = 0
 
     def publish(self, text: str) -> None:
         """Make ``text`` the newest state. Must run on the event loop's thread."""
