@@ -20,6 +20,7 @@ from typing import Any
 import websockets
 
 from tests.conftest import LiveServer
+from tests.test_live_server import run_async
 
 #: Most bytes the server may hold for one client that reads nothing: the transport's write
 #: buffer (asyncio pauses the sender at its 64 KiB high-water mark, plus the one message that
@@ -106,7 +107,7 @@ def test_stalled_client_is_dropped_and_never_slows_the_others(server_factory: An
                 stalled.close()
             return before_hz, during_hz
 
-    before_hz, during_hz = asyncio.run(scenario())
+    before_hz, during_hz = run_async(scenario())
     assert before_hz > 10, f"the normal client got only {before_hz:.1f} messages/s on its own"
     assert during_hz >= 0.5 * before_hz, (
         f"normal client fell from {before_hz:.1f} to {during_hz:.1f} messages/s beside a "
