@@ -33,6 +33,7 @@ from processing.calibration import RigCalibration
 from processing.calibration_procedures import CalibrationResult
 from processing.layouts import load_bar_layout, load_insole_layout
 from rig.live_message import Feedback, LoadSnapshot, PatientOnRig, RigView, live_message
+from rig.milestones import MilestoneTracker
 from rig.records import Records
 from rig.settings import Settings
 from rig.targets import Exercise, TargetMonitor, Targets
@@ -89,6 +90,8 @@ class RigController:
         self.standing_phases: dict[str, procedures.StandingPhase] = {}
         self._recent: deque[MergedBlock] = deque()
         self._milestone: dict[str, Any] | None = None
+        self.milestones = MilestoneTracker()
+        self._best_streaks: dict[str, int] = {}  # per patient, since the server started
         self._seq = 0
         self._lock = threading.RLock()
         self._publish_now = threading.Event()
@@ -204,6 +207,7 @@ class RigController:
             self.trial = LiveTrial(trial_id, exercise, self.monitor.targets,
                                    self.patient.prosthetic_side, started_s=now)
             self._milestone = None
+            self.milestones = MilestoneTracker(self._best_streaks.get(self._patient_key(), 0))
         self._publish_now.set()
         return self.trial
 
@@ -229,8 +233,13 @@ class RigController:
             if self.records is not None:
                 self.records.stop_trial(trial.trial_id)
             self.last_summary = summary
+            key = self._patient_key()
+            self._best_streaks[key] = max(self._best_streaks.get(key, 0), trial.steps.best_streak)
         self._publish_now.set()
         return summary
+
+    def _patient_key(self) -> str:
+        return str(self.patient.patient_id or self.patient.display_name)
 
     def _current_trial(self) -> LiveTrial:
         if self.trial is None:
@@ -346,6 +355,8 @@ class RigController:
 
     def _publish(self, now: float, load: LoadSnapshot | None, collector: FrameCollector) -> None:
         self._seq += 1
+        if self.trial is not None and self.trial.running:
+            self._milestone = self.milestones.update(self.trial.steps, now)
         view = RigView(
             rig_id=self.settings.rig_id, patient=self.patient, exercise=self.monitor.exercise,
             targets=self.monitor.targets, band_side=self.monitor.band_side(now),

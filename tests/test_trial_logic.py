@@ -93,3 +93,25 @@ def test_trial_state_machine_and_summary() -> None:
     assert summary["steps"] == 0 and summary["stance_symmetry_index_pct"] is None
     with pytest.raises(TrialStateError):
         trial.stop(21.0)
+
+
+def test_milestones_first_step_on_target_then_a_personal_best() -> None:
+    from rig.milestones import MilestoneTracker
+
+    counter = StepCounter("left")
+    t = np.arange(0, 20, 0.01)
+    counter.add_samples(t, np.full_like(t, 50.0), np.zeros_like(t))
+    tracker = MilestoneTracker(previous_best_streak=3)
+    assert tracker.update(counter, 0.0) is None
+    band = (40.0, 60.0)
+    kinds = []
+    for i in range(5):
+        counter.event("left", "heel_strike", 1.0 + i, band)
+        counter.event("left", "toe_off", 1.6 + i, band)
+        milestone = tracker.update(counter, 2.0 + i)
+        kinds.append(None if milestone is None else (milestone["id"], milestone["kind"]))
+    # step 1: the first on target; steps 2-3: streak 3 is not above the previous best (3);
+    # step 4: streak 4 beats it; step 5: streak 5 beats it again (a new milestone id).
+    assert kinds == [(1, "first_on_target"), (1, "first_on_target"), (1, "first_on_target"),
+                     (2, "personal_best"), (3, "personal_best")]
+    assert "5 good steps in a row" in tracker.current["text"]  # type: ignore[index]
