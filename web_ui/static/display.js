@@ -47,7 +47,7 @@
     below: { symbol: "\u25B2", text: "MORE", hint: "More weight on this leg" },
     in:    { symbol: "\u2713", text: "GOOD", hint: "Keep it there" },
     above: { symbol: "\u25BC", text: "LESS", hint: "Less weight on this leg" },
-    alarm: { symbol: "\u270B", text: "STOP", hint: "Over the safety limit \u2013 take weight off" }
+    alarm: { symbol: "\u26A0", text: "STOP", hint: "Over the safety limit \u2013 take weight off" }
   };
 
   function Leg(side) {
