@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from rig.controller import RigController
 from rig.records import Records
 from rig.settings import Settings
+from web_ui.clinic_api import include_clinic_records
 from web_ui.hub import LiveHub
 from web_ui.routers import console, live, pages, rig_status, trials
 from web_ui.routers.pages import STATIC
@@ -44,4 +45,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (pages, rig_status, trials, console, live):
         app.include_router(module.router)
+    include_clinic_records(app)
     return app

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from rig.controller import RigController
+from rig.history import ClinicHistory
 from rig.records import Records
 from rig.settings import Settings
 
@@ -29,3 +30,11 @@ def get_settings(request: Request) -> Settings:
 Controller = Annotated[RigController, Depends(get_controller)]
 ClinicRecords = Annotated[Records, Depends(get_records)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+def get_history(request: Request) -> ClinicHistory:
+    """The clinic's records as the history pages and the REST API use them."""
+    return ClinicHistory(get_records(request))
+
+
+History = Annotated[ClinicHistory, Depends(get_history)]

@@ -1,0 +1,225 @@
+"""The clinic's records as the history pages, the REST API and the exports read and edit them:
+patients, clinicians, sessions, notes, and each trial's details, steps and load curves.
+
+Every method opens its own database session and hands out the frozen dataclasses of
+:mod:`db.views` (or the few defined here). Faults come out as three exceptions the web layer
+maps to HTTP statuses: :class:`RecordNotFoundError` (404), :class:`RecordConflictError` (409, e.g. a
+duplicate patient identifier) and :class:`RecordRefusedError` (422, e.g. a note on another patient's
+session).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db import clinic, recordings, sessions, trials
+from db import models as m
+from db import views as v
+from rig.load_curves import LoadCurves, make_curves
+from rig.records import Records
+
+# The views the API hands out, re-exported: the web layer names them from here, not from db.
+BodyMassOut = v.BodyMassOut
+ClinicianOut = v.ClinicianOut
+ComponentOut = v.ComponentOut
+NoteOut = v.NoteOut
+PatientDetail = v.PatientDetail
+PatientOut = v.PatientOut
+PatientPage = v.PatientPage
+SessionDetail = v.SessionDetail
+SessionOut = v.SessionOut
+TrialDetail = v.TrialDetail
+TrialSummary = v.TrialSummary
+
+
+class RecordNotFoundError(LookupError):
+    """The patient, session, trial ... named does not exist."""
+
+
+class RecordConflictError(ValueError):
+    """The change would clash with a stored record (e.g. an identifier already in use)."""
+
+
+class RecordRefusedError(ValueError):
+    """The change does not fit the records (e.g. a note tied to another patient's session)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepOut:
+    """One step of a trial: its gait events (s from the trial's start) and metrics."""
+
+    step_index: int
+    foot: str
+    prosthetic: bool
+    heel_strike_s: float
+    toe_off_s: float
+    stance_s: float
+    peak_load_pct_bw: float | None
+    metrics: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: m.StepEvent) -> StepOut:
+        return cls(row.step_index, row.foot, row.prosthetic, row.heel_strike_s, row.toe_off_s,
+                   row.stance_s, row.peak_load_pct_bw, dict(row.metrics or {}))
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+class ClinicHistory:
+    """Reads and edits of the clinic's records, over the rig's database (:class:`Records`)."""
+
+    def __init__(self, records: Records) -> None:
+        self.records = records
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self.records.sessions() as session:
+            try:
+                yield session
+            except (RecordNotFoundError, RecordConflictError, RecordRefusedError):
+                session.rollback()
+                raise
+            except clinic.NotFoundError as exc:
+                session.rollback()
+                raise RecordNotFoundError(str(exc)) from exc
+            except IntegrityError as exc:
+                session.rollback()
+                raise RecordConflictError(str(exc.orig).splitlines()[0]) from exc
+            except ValueError as exc:
+                session.rollback()
+                raise RecordRefusedError(str(exc)) from exc
+
+    @staticmethod
+    def _found(value: Any, what: str, key: int) -> Any:
+        if value is None:
+            raise RecordNotFoundError(f"no {what} {key}")
+        return value
+
+    # -- patients ------------------------------------------------------------------------------
+
+    def find_patients(self, query: str = "", limit: int = 50, offset: int = 0) -> v.PatientPage:
+        with self._session() as session:
+            return clinic.find_patients(session, query, limit, offset)
+
+    def _identifier_free(self, session: Session, identifier: str, patient_id: int | None
+                         ) -> None:
+        holder = session.scalar(select(m.Patient.id).where(m.Patient.identifier == identifier))
+        if holder is not None and holder != patient_id:
+            raise RecordConflictError(f"identifier {identifier!r} is already patient {holder}'s")
+
+    def add_patient(self, identifier: str, name: str, body_mass_kg: float | None = None,
+                    **fields: Any) -> v.PatientOut:
+        """A new patient; with ``body_mass_kg``, their first weighing (today)."""
+        with self._session() as session:
+            self._identifier_free(session, identifier, None)
+            patient = clinic.add_patient(session, identifier, name, **fields)
+            if body_mass_kg is not None:
+                clinic.add_body_mass(session, patient.id, today(), body_mass_kg)
+            return patient
+
+    def patient_detail(self, patient_id: int) -> v.PatientDetail:
+        with self._session() as session:
+            detail = sessions.patient_detail(session, patient_id)
+            return self._found(detail, "patient", patient_id)  # type: ignore[no-any-return]
+
+    def update_patient(self, patient_id: int, **fields: Any) -> v.PatientOut:
+        with self._session() as session:
+            if fields.get("identifier") is not None:
+                self._identifier_free(session, fields["identifier"], patient_id)
+            patient = clinic.update_patient(session, patient_id, **fields)
+            return self._found(patient, "patient", patient_id)  # type: ignore[no-any-return]
+
+    def delete_patient(self, patient_id: int) -> None:
+        """Erase the patient and all that is theirs (sessions, trials, recordings, notes)."""
+        with self._session() as session:
+            if not clinic.delete_patient(session, patient_id):
+                raise RecordNotFoundError(f"no patient {patient_id}")
+
+    def add_body_mass(self, patient_id: int, mass_kg: float, measured_on: date | None = None
+                      ) -> v.BodyMassOut:
+        with self._session() as session:
+            return clinic.add_body_mass(session, patient_id, measured_on or today(), mass_kg)
+
+    def add_component(self, patient_id: int, kind: str, description: str, fitted_on: date,
+                      removed_on: date | None = None, notes: str = "") -> v.ComponentOut:
+        with self._session() as session:
+            return clinic.add_component(session, patient_id, kind, description, fitted_on,
+                                        removed_on, notes)
+
+    def add_note(self, patient_id: int, author_role: str, text: str = "", **fields: Any
+                 ) -> v.NoteOut:
+        """A note (``fields``: pain_score 0-10, pain_location, session_id, trial_id,
+        clinician_id)."""
+        with self._session() as session:
+            if fields.get("clinician_id") is not None:
+                clinic._require(session, m.Clinician, fields["clinician_id"])
+            return clinic.add_note(session, patient_id, author_role, text, **fields)
+
+    def patient_trials(self, patient_id: int) -> list[v.TrialSummary]:
+        """Every trial of the patient, oldest first, with its metrics (the compare view's
+        choice)."""
+        with self._session() as session:
+            clinic._require(session, m.Patient, patient_id)
+            visits = select(m.TrainingSession.id).where(
+                m.TrainingSession.patient_id == patient_id)
+            return sessions.trial_summaries(session, m.Trial.session_id.in_(visits))
+
+    # -- clinicians ----------------------------------------------------------------------------
+
+    def list_clinicians(self) -> list[v.ClinicianOut]:
+        with self._session() as session:
+            return clinic.list_clinicians(session)
+
+    def add_clinician(self, name: str, role: str) -> v.ClinicianOut:
+        with self._session() as session:
+            return clinic.add_clinician(session, name, role)
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    def start_session(self, patient_id: int, rig_id: str, clinician_id: int | None = None,
+                      notes: str = "") -> v.SessionOut:
+        with self._session() as session:
+            return sessions.start_session(session, patient_id, rig_id, clinician_id, notes)
+
+    def session_detail(self, session_id: int) -> v.SessionDetail:
+        with self._session() as session:
+            detail = sessions.get_session(session, session_id)
+            return self._found(detail, "session", session_id)  # type: ignore[no-any-return]
+
+    def update_session(self, session_id: int, notes: str | None = None, end: bool = False
+                       ) -> v.SessionOut:
+        with self._session() as session:
+            out = sessions.update_session(session, session_id, notes=notes, end=end)
+            return self._found(out, "session", session_id)  # type: ignore[no-any-return]
+
+    # -- trials --------------------------------------------------------------------------------
+
+    def trial_detail(self, trial_id: int) -> v.TrialDetail:
+        with self._session() as session:
+            detail = trials.get_trial(session, trial_id)
+            return self._found(detail, "trial", trial_id)  # type: ignore[no-any-return]
+
+    def trial_steps(self, trial_id: int) -> list[StepOut]:
+        with self._session() as session:
+            clinic._require(session, m.Trial, trial_id)
+            return [StepOut.of(row) for row in recordings.step_rows(session, trial_id)]
+
+    def trial_curves(self, trial_id: int, max_points: int = 2000) -> LoadCurves:
+        """Loads (% BW) and CoP (mm) over time from the stored results, at most
+        ``max_points`` samples."""
+        with self._session() as session:
+            trial = clinic._require(session, m.Trial, trial_id)
+            results = recordings.load_results(session, trial_id)
+            body_mass_kg = (trial.setup or {}).get("body_mass_kg")
+        return make_curves(trial_id, results.host_time_s, results.values,
+                           None if body_mass_kg is None else float(body_mass_kg), max_points)

@@ -1,0 +1,176 @@
+"""Patients: search, register, read (with history and progress), correct, erase; their body mass,
+prosthesis components and notes (comfort/pain entries included)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rig.history import (
+    BodyMassOut,
+    ComponentOut,
+    NoteOut,
+    PatientDetail,
+    PatientOut,
+    PatientPage,
+    TrialSummary,
+    today,
+)
+from web_ui.deps import History
+
+router = APIRouter(prefix="/api/patients", tags=["patients"])
+
+Side = Literal["left", "right", "bilateral"]
+Level = Literal["partial_foot", "ankle_disarticulation", "transtibial", "knee_disarticulation",
+                "transfemoral", "hip_disarticulation", "other"]
+ComponentKind = Literal["foot", "knee", "socket", "liner", "pylon", "suspension", "other"]
+Author = Literal["patient", "therapist", "prosthetist"]
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$",
+                                  description="The clinic's own record number.")]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+BodyMassKg = Annotated[float, Field(gt=20, lt=300, description="Body mass in kg (prosthesis on).")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _not_future(day: date | None, field: str) -> None:
+    if day is not None and day > today():
+        raise ValueError(f"{field} is in the future")
+
+
+class PatientFields(Strict):
+    date_of_birth: date | None = None
+    amputation_side: Side | None = None
+    amputation_level: Level | None = None
+    amputation_cause: str | None = Field(default=None, max_length=64)
+    amputation_date: date | None = None
+    notes: str | None = Field(default=None, max_length=10_000)
+
+    @model_validator(mode="after")
+    def dates_in_order(self) -> PatientFields:
+        _not_future(self.date_of_birth, "date_of_birth")
+        _not_future(self.amputation_date, "amputation_date")
+        if (self.date_of_birth and self.amputation_date
+                and self.amputation_date < self.date_of_birth):
+            raise ValueError("amputation_date is before date_of_birth")
+        return self
+
+
+class PatientIn(PatientFields):
+    identifier: Identifier
+    name: Name
+    body_mass_kg: BodyMassKg | None = Field(default=None, description="Weighed today (kg).")
+
+
+class PatientPatch(PatientFields):
+    identifier: Identifier | None = None
+    name: Name | None = None
+
+    @model_validator(mode="after")
+    def required_stay_set(self) -> PatientPatch:
+        for key in ("identifier", "name"):
+            if key in self.model_fields_set and getattr(self, key) is None:
+                raise ValueError(f"{key} cannot be removed")
+        return self
+
+
+class BodyMassIn(Strict):
+    mass_kg: BodyMassKg
+    measured_on: date | None = Field(default=None, description="Default: today.")
+
+    @model_validator(mode="after")
+    def not_future(self) -> BodyMassIn:
+        _not_future(self.measured_on, "measured_on")
+        return self
+
+
+class ComponentIn(Strict):
+    kind: ComponentKind
+    description: Name = Field(description="Make and model.")
+    fitted_on: date
+    removed_on: date | None = None
+    notes: str = Field(default="", max_length=10_000)
+
+    @model_validator(mode="after")
+    def dates_in_order(self) -> ComponentIn:
+        if self.removed_on is not None and self.removed_on < self.fitted_on:
+            raise ValueError("removed_on is before fitted_on")
+        return self
+
+
+class NoteIn(Strict):
+    author_role: Author = "therapist"
+    text: str = Field(default="", max_length=10_000)
+    pain_score: int | None = Field(default=None, ge=0, le=10,
+                                   description="0 no pain .. 10 worst imaginable.")
+    pain_location: str | None = Field(default=None, max_length=64,
+                                      description="Where it hurts (e.g. 'residual limb, distal').")
+    session_id: int | None = None
+    trial_id: int | None = None
+    clinician_id: int | None = None
+
+    @model_validator(mode="after")
+    def says_something(self) -> NoteIn:
+        if not self.text.strip() and self.pain_score is None:
+            raise ValueError("a note needs text or a pain_score")
+        if self.pain_location is not None and self.pain_score is None:
+            raise ValueError("pain_location needs a pain_score")
+        return self
+
+
+@router.get("")
+def find_patients(history: History, q: Annotated[str, Query(max_length=200)] = "",
+                  limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                  offset: Annotated[int, Query(ge=0)] = 0) -> PatientPage:
+    """Patients whose name or identifier holds every word of ``q``, by name, one page."""
+    return history.find_patients(q, limit, offset)
+
+
+@router.post("", status_code=201)
+def add_patient(body: PatientIn, history: History) -> PatientOut:
+    fields = body.model_dump(exclude={"identifier", "name", "body_mass_kg"})
+    return history.add_patient(body.identifier, body.name, body.body_mass_kg, **fields)
+
+
+@router.get("/{patient_id}")
+def patient_detail(patient_id: int, history: History) -> PatientDetail:
+    return history.patient_detail(patient_id)
+
+
+@router.patch("/{patient_id}")
+def update_patient(patient_id: int, body: PatientPatch, history: History) -> PatientOut:
+    return history.update_patient(patient_id, **body.model_dump(exclude_unset=True))
+
+
+@router.delete("/{patient_id}", status_code=204)
+def delete_patient(patient_id: int, history: History) -> Response:
+    """Erase the patient and everything that is theirs (sessions, trials, recordings, notes)."""
+    history.delete_patient(patient_id)
+    return Response(status_code=204)
+
+
+@router.get("/{patient_id}/trials")
+def patient_trials(patient_id: int, history: History) -> list[TrialSummary]:
+    """Every trial of the patient, oldest first, with metrics (to pick two to compare)."""
+    return history.patient_trials(patient_id)
+
+
+@router.post("/{patient_id}/body-masses", status_code=201)
+def add_body_mass(patient_id: int, body: BodyMassIn, history: History) -> BodyMassOut:
+    return history.add_body_mass(patient_id, body.mass_kg, body.measured_on)
+
+
+@router.post("/{patient_id}/components", status_code=201)
+def add_component(patient_id: int, body: ComponentIn, history: History) -> ComponentOut:
+    return history.add_component(patient_id, **body.model_dump())
+
+
+@router.post("/{patient_id}/notes", status_code=201)
+def add_note(patient_id: int, body: NoteIn, history: History) -> NoteOut:
+    fields = body.model_dump(exclude={"author_role", "text"})
+    return history.add_note(patient_id, body.author_role, body.text, **fields)

@@ -1,0 +1,43 @@
+"""Training sessions: one visit of a patient to the rig, holding its trials and notes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from rig.history import SessionDetail, SessionOut
+from web_ui.deps import AppSettings, History
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+
+
+class SessionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    patient_id: int
+    clinician_id: int | None = None
+    notes: str = Field(default="", max_length=10_000)
+
+
+class SessionPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    notes: str | None = Field(default=None, max_length=10_000)
+    ended: bool = Field(default=False, description="True ends the session now (once).")
+
+
+@router.post("", status_code=201)
+def start_session(body: SessionIn, history: History, settings: AppSettings) -> SessionOut:
+    return history.start_session(body.patient_id, settings.rig_id, body.clinician_id,
+                                 body.notes)
+
+
+@router.get("/{session_id}")
+def session_detail(session_id: int, history: History) -> SessionDetail:
+    """The session with its patient, therapist, trials (with metrics) and notes."""
+    return history.session_detail(session_id)
+
+
+@router.patch("/{session_id}")
+def update_session(session_id: int, body: SessionPatch, history: History) -> SessionOut:
+    return history.update_session(session_id, body.notes, body.ended)

@@ -1,0 +1,34 @@
+"""A recorded trial as the history shows it: details, steps, load curves for plotting."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from rig.history import StepOut, TrialDetail
+from rig.load_curves import MIN_POINTS, LoadCurves
+from web_ui.deps import History
+
+router = APIRouter(prefix="/api/trials", tags=["trials"])
+
+
+@router.get("/{trial_id}")
+def trial_detail(trial_id: int, history: History) -> TrialDetail:
+    """Setup, boards, metrics, alarms and how much was recorded."""
+    return history.trial_detail(trial_id)
+
+
+@router.get("/{trial_id}/steps")
+def trial_steps(trial_id: int, history: History) -> list[StepOut]:
+    """Every step: foot, gait events (s from the trial's start) and metrics."""
+    return history.trial_steps(trial_id)
+
+
+@router.get("/{trial_id}/curves")
+def trial_curves(trial_id: int, history: History,
+                 max_points: Annotated[int, Query(ge=MIN_POINTS, le=20_000)] = 2000
+                 ) -> LoadCurves:
+    """Per-foot and per-bar load (% BW) and each foot's CoP (mm) over time (s), downsampled
+    to at most ``max_points`` recorded samples."""
+    return history.trial_curves(trial_id, max_points)
