@@ -94,9 +94,14 @@
     form.querySelectorAll('input[name="side"]').forEach(function (radio) {
       radio.checked = radio.value === side;
     });
-    if (p.amputation_level) byId("patient-level").value = p.amputation_level;
+    // The rig knows transtibial, transfemoral and other; the records know finer levels.
+    var level = p.amputation_level;
+    if (level) byId("patient-level").value = RIG_LEVELS[level] ? level : "other";
     byId("patient-id").value = p.patient_id || p.id || "";
+    recordMassKg = isNum(p.current_body_mass_kg) ? p.current_body_mass_kg : null;
   }
+  var RIG_LEVELS = {transtibial: true, transfemoral: true, other: true};
+  var recordMassKg = null;   // the newest weighing in the records of the picked patient
 
   var searchTimer = null;
   function search() {
@@ -133,9 +138,15 @@
   }
 
   function pick(id) {
-    api("GET", "/api/patients/" + id).then(function (p) {
+    api("GET", "/api/patients/" + id).then(function (detail) {
+      var p = Object.assign({}, detail.patient || detail,
+                            {current_body_mass_kg: detail.current_body_mass_kg});
       byId("identifier-field").hidden = true;
       fillPatientForm(p);
+      if (p.amputation_side === "bilateral") {
+        say(byId("patient-result"), "Bilateral: choose the side the targets are for.");
+        return;
+      }
       results.querySelectorAll(".picker-item").forEach(function (b) {
         b.setAttribute("aria-pressed", b.getAttribute("data-patient-id") === String(id)
           ? "true" : "false");
@@ -181,7 +192,15 @@
       body.patient_id = patientId;
       return api("PUT", "/api/rig/patient", body).then(function (state) {
         useRig(state);
-        if (patientId) api("POST", "/api/sessions", {patient_id: patientId}).catch(function () {});
+        if (patientId) {
+          api("POST", "/api/sessions", {patient_id: patientId}).catch(function () {});
+          if (recordMassKg !== null && Math.abs(recordMassKg - body.body_mass_kg) >= 0.05) {
+            // The therapist weighed the patient today: the records keep the new body mass.
+            api("POST", "/api/patients/" + patientId + "/body-masses",
+                {mass_kg: body.body_mass_kg}).catch(function () {});
+          }
+          recordMassKg = body.body_mass_kg;
+        }
         say(result, "\u2713 " + body.display_name + " is on the rig.", true);
         fillTargets();
       });
@@ -321,7 +340,9 @@
       var pct = t[name + "_pct_bw"], kg = t[name + "_kg"];
       return isNum(pct) ? Math.round(pct) + " % BW (" + kg + " kg)" : "none";
     }
-    return "Now: band " + Math.round(t.band_low_pct_bw) + "\u2013" + both("band_high") +
+    return "Now: band " + Math.round(t.band_low_pct_bw) + "\u2013" +
+      Math.round(t.band_high_pct_bw) + " % BW (" + t.band_low_kg + "\u2013" + t.band_high_kg +
+      " kg)" +
       " \u00b7 limit " + both("limit") + " \u00b7 hands max " + both("max_hand_support");
   }
 

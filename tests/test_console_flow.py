@@ -1,0 +1,220 @@
+"""The therapist's whole flow on the console, in real Chromium against the virtual rig.
+
+Pick a patient from the records, tare, calibrate the insoles, choose walking, set a band and a
+limit in kg, start a trial, mark an event, stop, read the summary, find the trial stored. Each
+step is checked against the server's state (the controller), not only against the page.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import LiveServer
+from tests.screens import assert_numbers_at_least, save_screenshot
+from tests.test_browser_pages import PageFactory, open_page  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.browser
+
+#: The virtual patient blends into a new posture over 1 s (drivers.virtual.patient).
+POSTURE_BLEND_S = 1.2
+#: Key numbers on the tablet, read at arm's length (px).
+CONSOLE_NUMBER_PX = 32
+CONSOLE_NUMBERS = ["#left-foot-pct", "#right-foot-pct", "#bars-pct", "#trial-elapsed",
+                   "#steps-on-target"]
+
+
+@pytest.fixture
+def rig(server_factory: Any) -> LiveServer:
+    server: LiveServer = server_factory(simulate_activity="off_rig", body_mass_kg=75.0)
+    return server
+
+
+def seed_patient(url: str) -> dict[str, Any]:
+    answer = httpx.post(url + "/api/patients", json={
+        "identifier": "P-0042", "name": "Ana Souza", "amputation_side": "left",
+        "amputation_level": "transtibial", "body_mass_kg": 80.0})
+    assert answer.status_code == 201, answer.text
+    patient: dict[str, Any] = answer.json()
+    return patient
+
+
+def simulate(url: str, activity: str) -> None:
+    assert httpx.post(url + "/api/simulator/activity",
+                      json={"activity": activity}).status_code == 200
+    time.sleep(POSTURE_BLEND_S)
+
+
+def pick_patient(page: Page, rig: LiveServer, patient_id: int) -> None:
+    page.fill("#patient-search", "souza")
+    item = page.locator(f'#patient-results [data-patient-id="{patient_id}"]')
+    expect(item).to_contain_text("Ana Souza")
+    item.click()
+    expect(page.locator("#patient-mass")).to_have_value("80")
+    expect(page.locator('#patient-side input[value="left"]')).to_be_checked()
+    expect(page.locator("#patient-level")).to_have_value("transtibial")
+    page.fill("#patient-display-name", "Ana")
+    page.click("#patient-apply")
+    expect(page.locator("#patient-result")).to_contain_text("Ana is on the rig")
+    on_rig = rig.controller.patient
+    assert (on_rig.patient_id, on_rig.display_name, on_rig.body_mass_kg,
+            on_rig.prosthetic_side, on_rig.amputation_level) == (
+        patient_id, "Ana", 80.0, "left", "transtibial")
+    expect(page.locator("#rig-patient-facts")).to_contain_text("80 kg \u00b7 left prosthesis, transtibial")
+
+
+def tare_and_calibrate(page: Page, rig: LiveServer) -> None:
+    time.sleep(1.2)  # a second of quiet bars, nobody on the rig
+    page.click("#tare-button")
+    expect(page.locator("#tare-result")).to_have_attribute("data-accepted", "true")
+    for phase, activity in (("both", "standing"), ("left", "standing_on_left"),
+                            ("right", "standing_on_right")):
+        simulate(rig.url, activity)
+        page.click("#calib-next")
+        expect(page.locator(f'#calib-steps [data-phase="{phase}"]')).to_have_attribute(
+            "data-state", "done", timeout=15_000)
+    result = page.locator("#calib-result")
+    expect(result).to_have_attribute("data-accepted", "true", timeout=15_000)
+    expect(result).to_contain_text("Accepted")
+
+
+def set_walking_targets_in_kg(page: Page, rig: LiveServer) -> None:
+    page.click('#exercise-buttons [data-exercise="walking"]')
+    expect(page.locator('#exercise-buttons [data-exercise="walking"]')).to_have_attribute(
+        "aria-checked", "true")
+    page.locator("#target-unit span", has_text="kg").click()
+    expect(page.locator("#targets-form .unit").first).to_have_text("kg")
+    page.fill("#band-low", "32")   # 40 % of 80 kg
+    page.fill("#band-high", "48")  # 60 %
+    page.fill("#limit", "60")      # 75 %
+    page.fill("#max-hand", "24")   # 30 %
+    page.click("#targets-apply")
+    expect(page.locator("#targets-result")).to_contain_text("Targets set")
+    targets = rig.controller.monitor.targets
+    assert (targets.unit, targets.band_low_pct_bw, targets.band_high_pct_bw,
+            targets.limit_pct_bw, targets.max_hand_support_pct_bw) == pytest.approx(
+        ("kg", 40.0, 60.0, 75.0, 30.0))
+    expect(page.locator("#targets-now")).to_contain_text(
+        "band 40\u201360 % BW (32\u201348 kg) \u00b7 limit 75 % BW (60 kg)")
+
+
+def test_therapist_flow_from_patient_to_stored_trial(rig: LiveServer,
+                                                     open_page: PageFactory) -> None:  # noqa: F811
+    patient = seed_patient(rig.url)
+    page, _ = open_page(1024, 768)
+    page.goto(rig.url + "/console")
+    expect(page.locator("#console")).to_have_attribute("data-connection", "live")
+
+    pick_patient(page, rig, patient["id"])
+    tare_and_calibrate(page, rig)
+    set_walking_targets_in_kg(page, rig)
+    assert rig.controller.virtual_rig is not None
+    assert rig.controller.virtual_rig.patient.activity == "walking"  # the exercise drives it
+
+    page.click("#trial-start")
+    expect(page.locator("#trial-card")).to_have_attribute("data-state", "running")
+    trial = rig.controller.trial
+    assert trial is not None and trial.exercise == "walking"
+    expect(page.locator("#trial-pause")).to_be_enabled()
+    page.fill("#mark-note", "socket check")
+    page.click("#mark-button")
+    expect(page.locator("#mark-list li")).to_contain_text("socket check")
+
+    # The plots fill with the last seconds of walking, the band drawn from the server's targets.
+    page.wait_for_function("window.gaitConsole.buffer.t.length > 60")
+    plotted = page.evaluate("""() => {
+      const u = window.gaitConsole.plots().feet;
+      return {points: u.data[0].length, series: u.series.map((s) => s.label)};
+    }""")
+    assert plotted["points"] > 60 and plotted["series"][1:] == ["Left foot", "Right foot"]
+    # The step counter shows what the server counts (no detector in this branch: see below).
+    server_steps = rig.controller.trial.steps if rig.controller.trial else None
+    assert server_steps is not None
+    expect(page.locator("#steps-total")).to_have_text(re.compile(r"^\d+$"))
+
+    time.sleep(1.0)
+    assert_numbers_at_least(page, CONSOLE_NUMBERS, CONSOLE_NUMBER_PX)
+    save_screenshot(page, "console-trial-1024x768.png")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.wait_for_timeout(300)
+    assert_numbers_at_least(page, CONSOLE_NUMBERS, CONSOLE_NUMBER_PX)
+    save_screenshot(page, "console-trial-1920x1080.png")
+
+    page.click("#trial-stop")
+    summary_card = page.locator("#summary")
+    expect(summary_card).to_be_visible()
+    summary = rig.controller.last_summary
+    assert summary is not None and summary["marks"][0]["note"] == "socket check"
+    expect(page.locator("#summary-steps")).to_have_text(str(summary["steps"]))
+    expect(page.locator("#summary-bars")).to_have_text(
+        f"{summary['bar_reliance_mean_pct_bw']} / {summary['bar_reliance_peak_pct_bw']}")
+    expect(page.locator("#summary-marks")).to_contain_text("socket check")
+    expect(page.locator("#summary-stored")).to_have_attribute("data-stored", "true")
+    stored = {t["id"]: t for t in httpx.get(rig.url + "/api/trials").json()}
+    assert stored[summary["trial_id"]]["ended_at"] is not None
+    expect(page.locator("#trial-card")).to_have_attribute("data-state", "stopped")
+    expect(page.locator("#trial-start")).to_be_enabled()
+    summary_card.scroll_into_view_if_needed()
+    save_screenshot(page, "console-summary-1920x1080.png")
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.wait_for_timeout(300)
+    summary_card.scroll_into_view_if_needed()
+    save_screenshot(page, "console-summary-1024x768.png")
+
+
+def test_console_refuses_with_the_reason(rig: LiveServer, open_page: PageFactory  # noqa: F811
+                                         ) -> None:
+    """A tare while the bars are loaded, and inconsistent targets, are refused and say why."""
+    page, _ = open_page(1024, 768)
+    page.goto(rig.url + "/console")
+    simulate(rig.url, "walking")
+    time.sleep(1.5)
+    page.click("#tare-button")
+    expect(page.locator("#tare-result")).to_have_attribute("data-accepted", "false")
+    expect(page.locator("#tare-result")).to_contain_text(re.compile("Refused: .*(bar|post)", re.I))
+    page.fill("#band-low", "60")
+    page.fill("#band-high", "40")
+    page.click("#targets-apply")
+    expect(page.locator("#targets-result")).to_contain_text("band_low must not be above band_high")
+    assert rig.controller.monitor.targets.band_low_pct_bw == 40.0  # unchanged
+    page.click('#exercise-buttons [data-exercise="partial_weight_bearing"]')
+    page.fill("#band-low", "10")
+    page.fill("#band-high", "20")
+    page.fill("#limit", "")
+    page.click("#targets-apply")
+    expect(page.locator("#targets-result")).to_contain_text("needs a safety limit")
+
+
+# STEPS-PENDING (branch `analysis`): steps are counted live only once the gait-event detector is
+# wired into rig/trial.py / rig/steps.py. Until then this test fails, so it is marked xfail
+# (strict: it turns into a failure the moment it passes). The lead removes the marker at merge.
+@pytest.mark.xfail(strict=True, reason="STEPS-PENDING: needs the gait-event detector from "
+                                       "branch 'analysis'; remove this marker at merge")
+def test_console_counts_steps_and_fills_the_table(server_factory: Any,
+                                                  open_page: PageFactory) -> None:  # noqa: F811
+    rig: LiveServer = server_factory(simulate_activity="walking", body_mass_kg=75.0)
+    httpx.put(rig.url + "/api/rig/targets", json={"band_low": 30, "band_high": 70})
+    page, _ = open_page(1024, 768)
+    page.goto(rig.url + "/console")
+    page.click("#trial-start")
+    # The virtual patient takes about one prosthetic step per second: wait up to 20 s.
+    expect(page.locator("#steps-rows tr[data-on-target]").first).to_be_attached(timeout=20_000)
+    expect(page.locator("#steps-total")).not_to_have_text("0", timeout=20_000)
+    page.wait_for_timeout(3000)
+    rows = page.locator("#steps-rows tr[data-on-target]")
+    assert rows.count() >= 2
+    first = rows.first.locator("td")
+    assert re.fullmatch(r"\d\.\d\d", first.nth(1).inner_text())  # stance time, s
+    trial = rig.controller.trial
+    assert trial is not None
+    newest = trial.steps.last(1)[0]
+    assert first.nth(3).inner_text().startswith("\u2713" if newest.on_target else "\u2717")
+    page.click("#trial-stop")
+    summary = rig.controller.last_summary
+    assert summary is not None and summary["steps"] > 0
+    expect(page.locator("#summary-steps")).to_have_text(str(summary["steps"]))
