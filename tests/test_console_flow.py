@@ -65,7 +65,8 @@ def pick_patient(page: Page, rig: LiveServer, patient_id: int) -> None:
     assert (on_rig.patient_id, on_rig.display_name, on_rig.body_mass_kg,
             on_rig.prosthetic_side, on_rig.amputation_level) == (
         patient_id, "Ana", 80.0, "left", "transtibial")
-    expect(page.locator("#rig-patient-facts")).to_contain_text("80 kg \u00b7 left prosthesis, transtibial")
+    expect(page.locator("#rig-patient-facts")).to_contain_text(
+        "80 kg \u00b7 left prosthesis, transtibial")
 
 
 def tare_and_calibrate(page: Page, rig: LiveServer) -> None:

@@ -129,7 +129,11 @@
 
   /** Advance the smoothing by dtMs and write whatever changed. */
   Leg.prototype.render = function (dtMs) {
-    if (this.target !== null) this.shown = approach(this.shown, this.target, dtMs);
+    if (this.target !== null) {
+      // Over the safety limit the bar and number show the load as it is, unsmoothed: the STOP
+      // cue must never sit beside a number under the limit.
+      this.shown = this.alarm ? this.target : approach(this.shown, this.target, dtMs);
+    }
     var shown = this.shown;
     var d = this.drawn;
 
