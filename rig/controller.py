@@ -62,7 +62,7 @@ STANDING_PHASES = ("both", "left", "right")
 class RigController:
     """Boards in, live state out. ``start()`` connects and begins; ``stop()`` ends everything."""
 
-    def __init__(self, settings: Settings, publish: Callable[[str], None] | None = None,
+    def __init__(self, settings: Settings, publish: Callable[[str, bool], None] | None = None,
                  records: Records | None = None) -> None:
         self.settings = settings
         self.publish = publish
@@ -330,7 +330,7 @@ class RigController:
             if urgent or now - last_publish >= (interval_s if pending else IDLE_PUBLISH_S):
                 self._publish_now.clear()
                 with self._lock:
-                    self._publish(now, load, collector)
+                    self._publish(now, load, collector, urgent)
                 last_publish, pending = now, False
 
     def _process(self, block: MergedBlock) -> LoadSnapshot:
@@ -353,7 +353,10 @@ class RigController:
             self.trial.add_alarms(started)
         return newest_load(block.host_time_s[-1], result)
 
-    def _publish(self, now: float, load: LoadSnapshot | None, collector: FrameCollector) -> None:
+    def _publish(self, now: float, load: LoadSnapshot | None, collector: FrameCollector,
+                 urgent: bool = False) -> None:
+        """Encode and hand on the state; ``urgent`` (an alarm started or ended, a control
+        changed) lets the hub send it at once, past each client's rate limit."""
         self._seq += 1
         if self.trial is not None and self.trial.running:
             self._milestone = self.milestones.update(self.trial.steps, now)
@@ -367,7 +370,7 @@ class RigController:
         text = json.dumps(message, separators=(",", ":"))
         self.latest, self.latest_json = message, text
         if self.publish is not None:
-            self.publish(text)
+            self.publish(text, urgent)
 
     def device_status(self) -> list[dict[str, Any]]:
         devices = []

@@ -329,7 +329,10 @@
         this.alarmEl.setAttribute("data-kind", alarmKey);
         this.alarmText.textContent = ALARM_TEXT[alarmKey] || "STOP";
         root.setAttribute("data-alarm", alarmKey || "none");
-        if (alarmKey) alarmLog.push({since_s: alarm.since_s, kind: alarmKey, seq: msg.seq});
+        if (alarmKey) {
+          alarmLog.push({since_s: alarm.since_s, kind: alarmKey, seq: msg.seq,
+                         server_time_s: msg.server_time_s, received_ms: msg._receivedMs});
+        }
       }
       var fb = msg.feedback || {};
       var visual = fb.visual === false ? "off" : "on";
@@ -504,7 +507,10 @@
   }
 
   var live = GaitLive.connect({
-    onMessage: function (msg) { pending = msg; }
+    onMessage: function (msg) {
+      msg._receivedMs = window.performance.timeOrigin + window.performance.now();  // wall ms
+      pending = msg;
+    }
   });
 
   var lastFrameMs = null;
