@@ -20,6 +20,7 @@ board's sampling and serial transport.
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -108,7 +109,8 @@ def measure(page: Any, controller: Any, seconds: float) -> dict[str, Any]:
         parts["message_to_page_s"].append(received - entry["server_time_s"])
         parts["page_to_screen_s"].append(at - received)
     return {"seconds": seconds, "crossings": len(crossings), "missed": missed,
-            "rendered_alarms": len(shown), "clock_uncertainty_s": uncertainty_s, **parts}
+            "rendered_alarms": len(shown), "clock_uncertainty_s": uncertainty_s,
+            "load_average_1min": os.getloadavg()[0], **parts}
 
 
 def percentiles_ms(values: list[float]) -> dict[str, float]:
@@ -161,5 +163,6 @@ def markdown(result: dict[str, Any]) -> str:
     rows.append("")
     rows.append(f"{result['crossings']} ground-truth crossings in {result['seconds']:.0f} s, "
                 f"{result['missed']} without a rendered alarm; page clock mapped to "
-                f"\u00b1{result['clock_uncertainty_s'] * 1000:.2f} ms.")
+                f"\u00b1{result['clock_uncertainty_s'] * 1000:.2f} ms; machine load average "
+                f"(1 min) {result['load_average_1min']:.1f} on {os.cpu_count()} cores.")
     return "\n".join(rows)

@@ -92,6 +92,7 @@ class RigController:
         self._milestone: dict[str, Any] | None = None
         self.milestones = MilestoneTracker()
         self._best_streaks: dict[str, int] = {}  # per patient, since the server started
+        self._known_roles: dict[str, str] = {}  # port -> the role its board said it has
         self._seq = 0
         self._lock = threading.RLock()
         self._publish_now = threading.Event()
@@ -377,8 +378,11 @@ class RigController:
         for link in self.links:
             status = link.status()
             age = status.last_frame_age_s
+            if status.role:  # an unplugged board keeps the name it had (no HELLO to say it)
+                self._known_roles[status.port] = status.role
             devices.append({
-                "role": status.role, "port": status.port, "connected": status.connected,
+                "role": self._known_roles.get(status.port, status.role), "port": status.port,
+                "connected": status.connected,
                 "silent": age is None or age > SILENT_AFTER_S,
                 "serial_number": status.serial_number,
                 "firmware_version": status.firmware_version,

@@ -219,3 +219,54 @@ def test_console_counts_steps_and_fills_the_table(server_factory: Any,
     summary = rig.controller.last_summary
     assert summary is not None and summary["steps"] > 0
     expect(page.locator("#summary-steps")).to_have_text(str(summary["steps"]))
+
+
+def test_a_new_patient_is_registered_and_put_on_the_rig(rig: LiveServer,
+                                                        open_page: PageFactory  # noqa: F811
+                                                        ) -> None:
+    page, _ = open_page(1024, 768)
+    page.goto(rig.url + "/console")
+    expect(page.locator("#picker-note")).to_contain_text("No patients in the records yet")
+    page.click("#patient-new")
+    expect(page.locator("#identifier-field")).to_be_visible()
+    page.fill("#patient-identifier", "P-0100")
+    page.fill("#patient-display-name", "Jonas")
+    page.fill("#patient-mass", "91.5")
+    page.locator("#patient-side span", has_text="Right").click()
+    page.select_option("#patient-level", "transfemoral")
+    page.click("#patient-apply")
+    expect(page.locator("#patient-result")).to_contain_text("Jonas is on the rig")
+    found = httpx.get(rig.url + "/api/patients", params={"q": "P-0100"}).json()
+    assert found["total"] == 1
+    record = found["items"][0]
+    assert (record["name"], record["amputation_side"], record["amputation_level"]) == (
+        "Jonas", "right", "transfemoral")
+    detail = httpx.get(f"{rig.url}/api/patients/{record['id']}").json()
+    assert detail["current_body_mass_kg"] == 91.5
+    on_rig = rig.controller.patient
+    assert (on_rig.patient_id, on_rig.body_mass_kg, on_rig.prosthetic_side) == (
+        record["id"], 91.5, "right")
+    # The band now sits on the right leg of the live message.
+    page.wait_for_function("window.gaitConsole.live.latest.band_side === 'right'")
+    expect(page.locator("#tile-right-foot .chip-prosthesis")).to_be_visible()
+
+
+def test_a_silent_and_an_unplugged_board_raise_the_warning(rig: LiveServer,
+                                                           open_page: PageFactory  # noqa: F811
+                                                           ) -> None:
+    page, _ = open_page(1024, 768)
+    page.goto(rig.url + "/console")
+    expect(page.locator("#device-chips [data-state='ok']")).to_have_count(3)
+    expect(page.locator("#device-warning")).to_be_hidden()
+    assert rig.controller.virtual_rig is not None
+    boards = rig.controller.virtual_rig.boards
+    boards["insole_left"]._streaming = False  # the firmware stalls: connected, but silent
+    expect(page.locator("#device-warning")).to_be_visible(timeout=5_000)
+    expect(page.locator("#device-warning-list")).to_contain_text("Left insole has sent no data")
+    expect(page.locator("#device-chips [data-role='insole_left']")).to_have_attribute(
+        "data-state", "stale")
+    boards["bars"].unplug()
+    expect(page.locator("#device-warning-list")).to_contain_text("Parallel bars")
+    expect(page.locator("#device-chips [data-role='bars']")).to_have_attribute(
+        "data-state", "disconnected", timeout=10_000)
+    save_screenshot(page, "console-board-warning-1024x768.png")

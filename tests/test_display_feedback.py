@@ -7,6 +7,7 @@ load crosses the limit on most prosthetic stances.
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Iterator
 from typing import Any
@@ -189,3 +190,43 @@ def test_display_link_is_per_rig_and_watch_only(overloading: LiveServer,
     page.wait_for_timeout(1000)
     assert [r for r in requests if not r.startswith("GET ")] == []
     assert all("/api/" not in r for r in requests), requests
+
+
+def test_counter_and_encouragement_show_what_the_server_sends(
+        overloading: LiveServer, open_page: PageFactory) -> None:  # noqa: F811
+    """The step counter and a milestone as the live message carries them (rig/milestones.py
+    computes them on the server; here the page's input is set through the websocket route)."""
+    import json
+
+    from playwright.sync_api import WebSocketRoute
+
+    extra: dict[str, Any] = {}
+
+    def handle(route: WebSocketRoute) -> None:
+        server = route.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            data = json.loads(message)
+            data.update(extra)
+            route.send(json.dumps(data))
+
+        server.on_message(from_server)
+
+    page, _ = open_page(1920, 1080)
+    page.route_web_socket(re.compile(r"/ws/live$"), handle)
+    open_display(page, overloading)
+    steps = {"total": 20, "on_target": 12, "streak": 4, "best_streak": 6, "last": []}
+    extra.update(steps=steps, milestone=None)
+    expect(page.locator("#step-counter")).to_have_text(
+        re.compile(r"12\s+of\s+20\s+steps on target"))
+    expect(page.locator("#milestone")).to_be_hidden()
+    extra["milestone"] = {"id": 7, "kind": "personal_best", "text": "New personal best: 6 good "
+                          "steps in a row!", "at_s": 1.0, "steps_on_target": 12}
+    expect(page.locator("#milestone")).to_be_visible()
+    expect(page.locator("#milestone")).to_contain_text("New personal best: 6 good steps")
+    assert_numbers_at_least(page, ["#steps-on-target"], 0.05 * 1080)
+    save_screenshot(page, "display-milestone-1920x1080.png")
+    expect(page.locator("#milestone")).to_be_hidden(timeout=8_000)  # shown for a few seconds
+    feedback = dict(json.loads(httpx.get(overloading.url + "/api/live").text)["feedback"])
+    extra["feedback"] = {**feedback, "counter": False}
+    expect(page.locator("#step-counter")).to_be_hidden()

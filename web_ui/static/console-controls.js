@@ -13,6 +13,7 @@
   var isNum = GaitLive.isNum;
   var CAPTURE_HOLD_MS = 2500;   // the patient holds each posture this long; the rig keeps 2 s
   var SEARCH_DELAY_MS = 250;
+  var PICKER_ROWS = 8;
 
   var rig = null;               // the rig's state (GET /api/rig and every control's answer)
 
@@ -106,7 +107,7 @@
   var searchTimer = null;
   function search() {
     var q = byId("patient-search").value.trim();
-    api("GET", "/api/patients?q=" + encodeURIComponent(q)).then(function (page) {
+    api("GET", "/api/patients?limit=" + PICKER_ROWS + "&q=" + encodeURIComponent(q)).then(function (page) {
       results.textContent = "";
       (page.items || []).forEach(function (p) {
         var li = document.createElement("li");
@@ -125,7 +126,8 @@
       });
       pickerNote.textContent = page.total ? (page.total > (page.items || []).length
         ? "Showing " + page.items.length + " of " + page.total + "; type more to narrow." : "")
-        : "No patient matches \u201c" + q + "\u201d. Use \u201cNew patient\u201d.";
+        : q ? "No patient matches \u201c" + q + "\u201d. Use \u201cNew patient\u201d."
+          : "No patients in the records yet. Use \u201cNew patient\u201d.";
     }).catch(function (err) {
       if (err.status === 404 || err.status === 405) {
         recordsAvailable = false;
