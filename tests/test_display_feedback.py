@@ -230,3 +230,8 @@ def test_counter_and_encouragement_show_what_the_server_sends(
     feedback = dict(json.loads(httpx.get(overloading.url + "/api/live").text)["feedback"])
     extra["feedback"] = {**feedback, "counter": False}
     expect(page.locator("#step-counter")).to_be_hidden()
+    # Visual feedback off: no colour, word or stripes on the legs; the numbers stay.
+    extra["feedback"] = {**feedback, "visual": False}
+    expect(page.locator("#display")).to_have_attribute("data-visual", "off")
+    expect(page.locator("#left-feedback")).to_be_hidden()
+    expect(page.locator("#left-value-number")).to_be_visible()
