@@ -270,3 +270,77 @@ def test_a_silent_and_an_unplugged_board_raise_the_warning(rig: LiveServer,
     expect(page.locator("#device-chips [data-role='bars']")).to_have_attribute(
         "data-state", "disconnected", timeout=10_000)
     save_screenshot(page, "console-board-warning-1024x768.png")
+
+
+TOUCH_TARGETS_JS = """
+() => [...document.querySelectorAll("button, input, select, a.button, .segmented span, .switch")]
+  .filter((el) => el.offsetParent !== null && !(el.type === "radio" || el.type === "checkbox"))
+  .map((el) => ({id: el.id || el.textContent.trim().slice(0, 30),
+                 height: el.getBoundingClientRect().height}))
+  .filter((t) => t.height < 44)
+"""
+
+
+def test_every_control_is_a_touch_target(live_server: str, open_page: PageFactory  # noqa: F811
+                                         ) -> None:
+    page, _ = open_page(1024, 768)
+    page.goto(live_server + "/console")
+    expect(page.locator("#console")).to_have_attribute("data-connection", "live")
+    assert page.evaluate(TOUCH_TARGETS_JS) == [], "controls under 44 px high"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+
+
+def test_console_says_reconnecting_and_recovers(live_server: str,
+                                                open_page: PageFactory) -> None:  # noqa: F811
+    from playwright.sync_api import WebSocketRoute
+
+    state: dict[str, Any] = {"accept": True, "open": []}
+
+    def handle(route: WebSocketRoute) -> None:
+        if not state["accept"]:
+            route.close()
+            return
+        state["open"].append((route, route.connect_to_server()))
+
+    page, _ = open_page(1024, 768)
+    page.route_web_socket(re.compile(r"/ws/live$"), handle)
+    page.goto(live_server + "/console")
+    expect(page.locator("#console")).to_have_attribute("data-connection", "live")
+    state["accept"] = False
+    for route, server in state["open"]:
+        route.close()
+        server.close()
+    expect(page.locator("#connection-banner")).to_be_visible()
+    expect(page.locator("#connection-status")).to_have_text("Reconnecting…")
+    state["accept"] = True
+    expect(page.locator("#console")).to_have_attribute("data-connection", "live",
+                                                       timeout=10_000)
+    expect(page.locator("#connection-banner")).to_be_hidden()
+
+
+def test_weight_shift_moves_the_band_from_leg_to_leg(server_factory: Any,
+                                                     open_page: PageFactory  # noqa: F811
+                                                     ) -> None:
+    rig: LiveServer = server_factory(simulate_activity="standing", body_mass_kg=75.0)
+    httpx.put(rig.url + "/api/rig/exercise", json={"exercise": "weight_shift"})
+    httpx.put(rig.url + "/api/rig/targets", json={"band_low": 55, "band_high": 75,
+                                                  "shift_period_s": 1.5})
+    httpx.post(rig.url + "/api/rig/trial", json={})
+    page, _ = open_page(1024, 768)
+    page.goto(f"{rig.url}/rigs/{rig.settings.rig_id}/display")
+    sides = page.evaluate("""async () => {
+      const seen = [];
+      const t0 = performance.now();
+      while (performance.now() - t0 < 4000) {
+        await new Promise((r) => setTimeout(r, 50));
+        const band = ["left", "right"].filter(
+          (s) => !document.getElementById(s + "-bar-band-zone").hidden);
+        const server = window.gaitDisplay.live.latest && window.gaitDisplay.live.latest.band_side;
+        if (band.length === 1 && band[0] === server &&
+            seen[seen.length - 1] !== band[0]) seen.push(band[0]);
+        if (band.length !== 1) seen.push("bands: " + band.join(","));
+      }
+      return seen;
+    }""")
+    # The prosthetic (left) leg first, then the band alternates; it is never on both legs.
+    assert len(sides) >= 3 and set(sides) == {"left", "right"}, sides
