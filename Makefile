@@ -4,11 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Any HOST but this machine's own exposes the rig to the network: say so explicitly (it warns).
+NETWORK_FLAG = $(if $(filter-out 127.0.0.1 localhost ::1,$(HOST)),--allow-network)
 
 .PHONY: run test lint bench firmware install install-dev system-deps clean
 
 run: $(VENV)/.installed
-	$(VENV)/bin/rig serve --simulate --host $(HOST) --port $(PORT)
+	$(VENV)/bin/rig serve --simulate --host $(HOST) --port $(PORT) $(NETWORK_FLAG)
 
 test: $(VENV)/.installed-dev system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)

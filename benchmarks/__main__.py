@@ -1,7 +1,7 @@
 """Run the benchmarks and print their tables (markdown) with the command that produced them.
 
     python -m benchmarks            # everything
-    python -m benchmarks kernels    # one of: kernels, compile, alarm_latency
+    python -m benchmarks kernels    # one of: kernels, compile, detector, alarm_latency
 """
 
 from __future__ import annotations
@@ -11,13 +11,15 @@ import platform
 import sys
 from collections.abc import Callable
 
-from benchmarks import alarm_latency, compile_time, kernels
+from benchmarks import alarm_latency, compile_time, detector, kernels
 
 SUITES: dict[str, tuple[str, Callable[[], str]]] = {
     "kernels": ("Processing pipeline throughput", lambda: kernels.markdown(kernels.run())),
     "compile": ("Numba cold start", lambda: compile_time.markdown(compile_time.run())),
     "alarm_latency": ("Safety-limit alarm, load crossing to patient page",
                       lambda: alarm_latency.markdown(alarm_latency.run())),
+    "detector": ("Gait-event detector throughput",
+                 lambda: detector.markdown(detector.run())),
 }
 
 

@@ -256,6 +256,8 @@ def _parse_hello(_: MessageType, dev: int, seq: int, ts: int, p: bytes) -> Hello
 
 
 def _parse_data(_: MessageType, dev: int, seq: int, ts: int, p: bytes) -> Data:
+    if not p:
+        raise ValueError("no value-width byte")
     width = p[0]
     fmt = _VALUE_FORMATS[width]
     count, rest = divmod(len(p) - 1, width)
@@ -331,6 +333,11 @@ class Decoder:
     _buffer: bytearray = field(default_factory=bytearray)
     _discarding: bool = False
     _last_seq: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes held while waiting for a delimiter; never more than ``MAX_ENCODED_BYTES``."""
+        return len(self._buffer)
 
     def feed(self, data: bytes) -> list[Message]:
         """Consume ``data``; return the complete, valid messages it finished, in order."""

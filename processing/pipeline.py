@@ -23,7 +23,7 @@ from types import ModuleType
 import numpy as np
 import numpy.typing as npt
 
-from processing import kernels
+from processing import gait_events, kernels
 from processing.calibration import FSR_POWER_LAW, LINEAR, RigCalibration
 from processing.layouts import RigLayout
 
@@ -240,3 +240,4 @@ def warm_up() -> None:
                                      calibration.bars.newtons_per_count)
     kernels.bar_forces(np.full((2, 4), 10.0), 250.0, 2750.0, 1.0)
     kernels.weight_distribution(foot, foot, foot, foot, 700.0)
+    gait_events.warm_up()

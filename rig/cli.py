@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from rig.network_access import check_access
 from rig.settings import Settings
 
 
@@ -27,8 +28,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--serial", nargs="+", metavar="PORT", default=None,
                        help="serial ports of the boards, e.g. /dev/ttyACM0 /dev/ttyACM1 "
                             "(default: the USB boards found by `rig devices`)")
+    serve.add_argument("--allow-network", action="store_true", default=None,
+                       help="allow a --host that other computers on the network can reach "
+                            "(refused without it)")
+    serve.add_argument("--tls-key", type=Path, metavar="FILE", help="TLS private key (PEM)")
+    serve.add_argument("--tls-cert", type=Path, metavar="FILE",
+                       help="TLS certificate chain (PEM); with --tls-key the server speaks "
+                            "only https")
 
     commands.add_parser("devices", help="find the boards on this computer's USB serial ports")
+
+    add_analysis_commands(commands)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -47,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(settings, args)
     if args.command == "devices":
         return devices()
+    if args.command == "analyze":
+        return analyze_command(args)
+    if args.command == "record":
+        return record_command(args)
     return database(settings, args.db_command)
 
 
@@ -73,6 +87,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from web_ui.app import create_app
+    from web_ui.live_connection import LiveWebSocketProtocol
 
     updates: dict[str, object] = {}
     if args.host:
@@ -83,7 +98,15 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         updates["simulate"] = True
     if args.serial:
         updates["serial_ports"] = args.serial
+    updates.update(network_updates(args))
     settings = settings.model_copy(update=updates)
+    access = check_access(settings.host, settings.allow_network, settings.tls_keyfile,
+                          settings.tls_certfile)
+    if access.refusal:
+        print(f"rig serve: {access.refusal}", file=sys.stderr)
+        return 2
+    if access.warning:
+        print(access.warning, file=sys.stderr)
     if not settings.simulate and not settings.serial_ports:
         from drivers.discovery import discover
 
@@ -92,15 +115,15 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         print("rig serve: no boards found on USB serial ports: plug them in, give --serial "
               "PORT ..., or use --simulate for the virtual rig", file=sys.stderr)
         return 2
-    if not is_loopback(settings.host):
-        print(f"WARNING: listening on {settings.host} without TLS: anyone on this network can "
-              "see the live data. See docs/deploy.md.", file=sys.stderr)
-    base = f"http://{settings.host}:{settings.port}"
+    scheme = "https" if settings.tls_certfile else "http"
+    base = f"{scheme}://{settings.host}:{settings.port}"
     print(f"\n  gaitrig {'(virtual rig)' if settings.simulate else ''}\n"
           f"  Patient display:   {base}/display\n"
           f"  Therapist console: {base}/console\n", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="warning", ws_ping_interval=5.0, ws_ping_timeout=10.0)
+                log_level="warning", ws_ping_interval=5.0, ws_ping_timeout=10.0,
+                ws=LiveWebSocketProtocol, ssl_keyfile=settings.tls_keyfile,
+                ssl_certfile=settings.tls_certfile)
     return 0
 
 
@@ -117,13 +140,76 @@ def database(settings: Settings, action: str) -> int:
     return 0
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+def network_updates(args: argparse.Namespace) -> dict[str, object]:
+    """The settings ``--allow-network``, ``--tls-key`` and ``--tls-cert`` change."""
+    updates: dict[str, object] = {}
+    if args.allow_network:
+        updates["allow_network"] = True
+    if args.tls_key:
+        updates["tls_keyfile"] = args.tls_key
+    if args.tls_cert:
+        updates["tls_certfile"] = args.tls_cert
+    return updates
+
+
+def add_analysis_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``rig analyze`` and ``rig record`` (offline: no server, no boards)."""
+    analyze = commands.add_parser(
+        "analyze", help="analyse a recording: contacts, steps and summary",
+        description="Analyse a recording (.npz of this rig, .csv, PhysioNet gaitpdb .txt[.gz] "
+                    "or WFDB .hea); see docs/recordings.md.")
+    analyze.add_argument("file", help="the recording")
+    analyze.add_argument("--json", action="store_true", help="print the full result as JSON")
+    analyze.add_argument("--layout", help="sensor positions for a .csv recording (JSON)")
+    analyze.add_argument("--body-mass-kg", type=float, help="the patient's mass (kg)")
+    analyze.add_argument("--prosthetic-side", choices=("left", "right"))
+    record = commands.add_parser("record", help="write a recording of the virtual rig (.npz)")
+    record.add_argument("--simulate", action="store_true", required=True,
+                        help="record the virtual rig (the only source offline)")
+    record.add_argument("--seconds", type=float, default=30.0, help="length (s)")
+    record.add_argument("--seed", type=int, default=0)
+    record.add_argument("--activity", default="walking")
+    record.add_argument("--body-mass-kg", type=float, default=75.0)
+    record.add_argument("--prosthetic-side", choices=("left", "right"), default="left")
+    record.add_argument("file", help="where to write it (.npz)")
+
+
+def analyze_command(args: argparse.Namespace) -> int:
+    """Exit 2 with one line on stderr (file and reason) when the recording cannot be used."""
+    import json
+
+    from drivers.recordings import RecordingError
+    from rig.analyze import AnalysisError, analyze
+
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        result = analyze(args.file, layout_path=args.layout, body_mass_kg=args.body_mass_kg,
+                         prosthetic_side=args.prosthetic_side)
+    except (RecordingError, AnalysisError) as error:
+        print(f"rig analyze: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0
+    summary = result["summary"]
+    print(f"{result['file']}: {result['duration_s']:.1f} s at {result['sample_rate_hz']:g} Hz, "
+          f"{len(result['feet']['left']['contacts'])} left and "
+          f"{len(result['feet']['right']['contacts'])} right contacts, cadence "
+          f"{summary['cadence_steps_per_min'] or float('nan'):.1f} steps/min")
+    return 0
+
+
+def record_command(args: argparse.Namespace) -> int:
+    from rig.virtual_recording import record_virtual
+
+    try:
+        made = record_virtual(args.file, args.seconds, body_mass_kg=args.body_mass_kg,
+                              prosthetic_side=args.prosthetic_side, activity=args.activity,
+                              seed=args.seed)
+    except (OSError, ValueError) as error:
+        print(f"rig record: {args.file}: {error}", file=sys.stderr)
+        return 2
+    print(f"{made.path}: {args.seconds:g} s of the virtual rig, {len(made.events)} gait events")
+    return 0
 
 
 if __name__ == "__main__":

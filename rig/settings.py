@@ -30,6 +30,10 @@ class Settings(BaseSettings):
                     "PostgreSQL: postgresql+psycopg://user@host/db")
     host: str = "127.0.0.1"
     port: int = 8000
+    allow_network: bool = Field(
+        default=False, description="Needed to listen on any address but this machine's own.")
+    tls_keyfile: Path | None = Field(default=None, description="TLS private key (PEM).")
+    tls_certfile: Path | None = Field(default=None, description="TLS certificate chain (PEM).")
     rig_id: str = Field(default="rig-1", description="Names this rig in a clinic with several.")
 
     simulate: bool = Field(default=False, description="Run the virtual rig instead of boards.")
@@ -49,6 +53,9 @@ class Settings(BaseSettings):
     target_high_pct_bw: float = Field(default=60.0, ge=0, le=150)
     live_update_hz: float = Field(default=60.0, ge=1, le=1000,
                                   description="Most live updates per second sent to a client.")
+    live_send_timeout_s: float = Field(
+        default=5.0, gt=0, le=60,
+        description="A live client that takes no message for this long is dropped (s).")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -15,6 +15,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from processing.gait_events import GaitEventDetector
+
 FloatArray = npt.NDArray[np.float64]
 Side = Literal["left", "right"]
 
@@ -97,3 +99,68 @@ class StepCounter:
                  if block[0][0] <= end_s and block[0][-1] >= start_s
                  and np.any((block[0] >= start_s) & (block[0] <= end_s))]
         return max(peaks) if peaks else float("nan")
+
+
+#: Loads reach the detector in % body weight, so body weight is 100 in its units.
+_BODY_WEIGHT_PCT = 100.0
+#: How long the sample times of past blocks are kept to time confirmed events (s): more than the
+#: detector's longest confirmation delay (minimum stance + timing window).
+_TIMES_KEPT_S = 2.0
+
+
+@dataclass(slots=True)
+class LiveGaitEvents:
+    """Both feet's gait-event detectors on the live per-foot loads (% BW), block by block.
+
+    The sample rate comes from the first block's own sample times; each event's fractional
+    sample index is put back on the host clock from the sample times it fell between.
+    """
+
+    detectors: dict[str, GaitEventDetector] = field(default_factory=dict)
+    _pending: list[tuple[FloatArray, FloatArray, FloatArray]] = field(default_factory=list)
+    _times: deque[tuple[int, FloatArray]] = field(default_factory=deque)
+    _samples: int = 0
+
+    def add_samples(self, time_s: FloatArray, left_pct_bw: FloatArray,
+                    right_pct_bw: FloatArray) -> list[tuple[Side, str, float]]:
+        """Feed one block; the events it confirms as (foot, kind, host time s), in time order."""
+        if not len(time_s):
+            return []
+        if not self.detectors:
+            self._pending.append((time_s, left_pct_bw, right_pct_bw))
+            times = np.concatenate([block[0] for block in self._pending])
+            steps = np.diff(times)
+            steps = steps[steps > 0]
+            if steps.size < 2:
+                return []
+            rate = 1.0 / float(np.median(steps))
+            self.detectors = {foot: GaitEventDetector(rate, _BODY_WEIGHT_PCT)
+                              for foot in ("left", "right")}
+            blocks, self._pending = self._pending, []
+            found: list[tuple[Side, str, float]] = []
+            for block in blocks:
+                found += self._feed(*block)
+            return found
+        return self._feed(time_s, left_pct_bw, right_pct_bw)
+
+    def _feed(self, time_s: FloatArray, left_pct_bw: FloatArray, right_pct_bw: FloatArray
+              ) -> list[tuple[Side, str, float]]:
+        self._times.append((self._samples, np.asarray(time_s, dtype=np.float64)))
+        self._samples += len(time_s)
+        while len(self._times) > 2 and self._times[1][1][-1] < time_s[-1] - _TIMES_KEPT_S:
+            self._times.popleft()
+        found: list[tuple[Side, str, float]] = []
+        for foot, load in (("left", left_pct_bw), ("right", right_pct_bw)):
+            detector = self.detectors[foot]
+            for event in detector.feed(load):
+                index = event.time_s * detector.sample_rate_hz  # start_time_s is 0
+                found.append((foot, event.kind, self._time_of(index)))  # type: ignore[arg-type]
+        found.sort(key=lambda item: item[2])
+        return found
+
+    def _time_of(self, index: float) -> float:
+        """Host time (s) of a fractional sample index, from the kept sample times."""
+        first = self._times[0][0]
+        times = np.concatenate([block[1] for block in self._times])
+        position = min(max(index - first, 0.0), float(times.size - 1))
+        return float(np.interp(position, np.arange(times.size), times))

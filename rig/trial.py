@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from processing.metrics import prosthetic_share_pct, symmetry_index_pct
-from rig.steps import StepCounter
+from rig.steps import LiveGaitEvents, StepCounter
 from rig.targets import Alarm, Exercise, Side, Targets
 
 FloatArray = npt.NDArray[np.float64]
@@ -53,6 +53,7 @@ class LiveTrial:
     marks: list[Mark] = field(default_factory=list)
     alarms: list[Alarm] = field(default_factory=list)
     steps: StepCounter = field(init=False)
+    gait_events: LiveGaitEvents = field(default_factory=LiveGaitEvents)
     _paused_since_s: float | None = None
     _paused_total_s: float = 0.0
     _bars_sum_pct_bw: float = 0.0
@@ -111,6 +112,10 @@ class LiveTrial:
         if not self.running or not len(time_s):
             return
         self.steps.add_samples(time_s, left_pct_bw, right_pct_bw)
+        band = (self.targets.band_low_pct_bw, self.targets.band_high_pct_bw)
+        for foot, kind, event_s in self.gait_events.add_samples(time_s, left_pct_bw,
+                                                                right_pct_bw):
+            self.steps.event(foot, kind, event_s, band)
         finite = bars_pct_bw[np.isfinite(bars_pct_bw)]
         if len(finite):
             self._bars_sum_pct_bw += float(finite.sum())

@@ -65,17 +65,23 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-def start_server(tmp_path: Path, **overrides: Any) -> LiveServer:
-    """The real app on a free loopback port, in this process (so tests can see ground truth)."""
+def start_server(tmp_path: Path, uvicorn_options: dict[str, Any] | None = None,
+                 **overrides: Any) -> LiveServer:
+    """The real app on a free loopback port, in this process (so tests can see ground truth).
+
+    ``uvicorn_options`` override the server's (e.g. ``log_level``, ``log_config``).
+    """
     from rig.settings import Settings
     from web_ui.app import create_app
+    from web_ui.live_connection import LiveWebSocketProtocol
 
     port = free_port()
     values: dict[str, Any] = {"data_dir": tmp_path, "simulate": True, "port": port}
     values.update(overrides)
     settings = Settings(**values)
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
+    options: dict[str, Any] = {"log_level": "warning", "lifespan": "on",
+                               "ws": LiveWebSocketProtocol, **(uvicorn_options or {})}
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True, name=f"uvicorn-{port}")
     thread.start()

@@ -20,6 +20,8 @@ class LiveHub:
         self.urgent_version = 0  # the newest state that must not wait for the rate limit
         self._changed = asyncio.Event()
         self.clients = 0
+        #: Clients dropped because they stopped reading (web_ui.routers.live).
+        self.dropped_clients = 0
 
     def publish(self, text: str, urgent: bool = False) -> None:
         """Make ``text`` the newest state. Must run on the event loop's thread."""

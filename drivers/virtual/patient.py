@@ -701,17 +701,22 @@ class PatientModel:
 def _stance_load(t: FloatArray, stances: _Stances, dip: float) -> tuple[FloatArray, FloatArray]:
     """Load (N) of one foot at times ``t`` and its stance progress (0 heel strike .. 1 toe off).
 
-    Load rises smoothly from 0 at heel strike while the other foot unloads, holds the peak (with a
-    small mid-stance dip) in single support, and falls to exactly 0 at toe off; 0 in swing.
+    Load rises from 0 at heel strike (a ramp) while the other foot unloads, holds the peak
+    (with a small mid-stance dip) in single support, and falls to exactly 0 at toe off; 0 in
+    swing.
     """
     j = np.maximum(np.searchsorted(stances.heel_strike, t, side="right") - 1, 0)
     hs, loaded, unloading, to = (stances.heel_strike[j], stances.loaded[j],
                                  stances.unloading[j], stances.toe_off[j])
     peak = stances.peak_n[j]
     in_stance = (t >= hs) & (t < to)
-    loading_part = _smoothstep((t - hs) / (loaded - hs))
+    # Straight edges: the load leaves 0 with a finite slope at heel strike and returns to 0 with
+    # one at toe off, as real ground reaction forces do (an edge that starts flat would hide the
+    # instant of contact below any sensor's resolution); one foot's rise and the other's fall
+    # span the same double support, so together they never exceed the larger peak.
+    loading_part = _unit((t - hs) / (loaded - hs))
     middle_part = 1.0 - dip * np.sin(np.pi * _unit((t - loaded) / (unloading - loaded)))
-    unloading_part = 1.0 - _smoothstep((t - unloading) / (to - unloading))
+    unloading_part = 1.0 - _unit((t - unloading) / (to - unloading))
     shape = np.where(t < loaded, loading_part, np.where(t < unloading, middle_part,
                                                         unloading_part))
     load: FloatArray = np.where(in_stance, peak * shape, 0.0)

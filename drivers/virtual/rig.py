@@ -179,6 +179,16 @@ class VirtualRig:
 
     # -- what the boards read --------------------------------------------------------------------
 
+    def read_counts(self, role: str, t_s: npt.ArrayLike) -> IntArray:
+        """What board ``role`` (a :data:`ROLE_NAMES` entry) reads at host times ``t_s`` (s):
+        the same counts its frames would carry, without the serial link (offline recordings)."""
+        times = np.atleast_1d(np.asarray(t_s, dtype=np.float64)).ravel()
+        if role == "bars":
+            return self._read_bar_counts(times)
+        if role in ("insole_left", "insole_right"):
+            return self._insole_reader(role.removeprefix("insole_"))(times)
+        raise ValueError(f"role must be one of {ROLE_NAMES}, got {role!r}")
+
     def _read_bar_counts(self, t_s: FloatArray) -> IntArray:
         return self.load_cells.counts(self.patient.sample_bar_posts(t_s))
 

@@ -9,12 +9,13 @@ from contextlib import contextmanager
 from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from rig.controller import CalibrationResult
 from rig.live_message import PatientOnRig
 from rig.targets import Exercise, Targets
 from rig.trial import TrialStateError
+from web_ui.api_input import ApiInput
 from web_ui.deps import Controller
 
 router = APIRouter(prefix="/api/rig", tags=["console"])
@@ -30,7 +31,7 @@ def refusals() -> Iterator[None]:
         raise HTTPException(409, str(exc)) from exc
 
 
-class PatientIn(BaseModel):
+class PatientIn(ApiInput):
     display_name: str = Field(min_length=1, max_length=80,
                               description="What the patient's screen may show (first name).")
     body_mass_kg: float = Field(gt=20, lt=300)
@@ -39,7 +40,7 @@ class PatientIn(BaseModel):
     patient_id: int | None = None
 
 
-class TargetsIn(BaseModel):
+class TargetsIn(ApiInput):
     """Targets in the unit the therapist chose: ``kg`` of load or ``pct_bw``."""
 
     unit: Literal["pct_bw", "kg"] = "pct_bw"
@@ -61,11 +62,11 @@ class TargetsIn(BaseModel):
         return self
 
 
-class ExerciseIn(BaseModel):
-    exercise: Exercise
+class ExerciseIn(ApiInput):
+    exercise: Exercise = Field(strict=False)
 
 
-class FeedbackIn(BaseModel):
+class FeedbackIn(ApiInput):
     visual: bool | None = None
     tone: bool | None = None
     counter: bool | None = None
@@ -73,12 +74,12 @@ class FeedbackIn(BaseModel):
     volume_pct: int | None = Field(default=None, ge=0, le=100)
 
 
-class TrialIn(BaseModel):
-    exercise: Exercise | None = Field(default=None,
+class TrialIn(ApiInput):
+    exercise: Exercise | None = Field(default=None, strict=False,
                                       description="Default: the exercise chosen on the rig.")
 
 
-class MarkIn(BaseModel):
+class MarkIn(ApiInput):
     note: str = Field(min_length=1, max_length=200)
 
 

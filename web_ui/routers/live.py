@@ -1,26 +1,42 @@
-"""The live websocket: each client always gets the newest state (web_ui.hub)."""
+"""The live websocket: each client always gets the newest state (web_ui.hub).
+
+A client that does not take a message within ``live_send_timeout_s`` is dropped: it has stopped
+reading, and holding the connection open would only hold memory for it (web_ui.live_connection).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from rig.settings import Settings
 from web_ui.hub import LiveHub
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 
 @router.websocket("/ws/live")
 async def live_socket(websocket: WebSocket) -> None:
     hub: LiveHub = websocket.app.state.hub
+    settings: Settings = websocket.app.state.settings
     await websocket.accept()
     hub.clients += 1
     version, sent_at = 0, 0.0
     try:
         while True:
             version, text = await hub.next_after(version, sent_at)
-            await websocket.send_text(text)
+            try:
+                await asyncio.wait_for(websocket.send_text(text), settings.live_send_timeout_s)
+            except TimeoutError:
+                hub.dropped_clients += 1
+                log.warning("live client %s took no message for %.1f s: dropped",
+                            websocket.client.host if websocket.client else "?",
+                            settings.live_send_timeout_s)
+                return
             sent_at = time.monotonic()
     except (WebSocketDisconnect, RuntimeError):
         pass

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel
 
 from rig.settings import SimulatedActivity
+from web_ui.api_input import ApiInput
 from web_ui.deps import AppSettings, ClinicRecords, Controller
 
 router = APIRouter(prefix="/api", tags=["rig"])
 
 
-class SimulatedActivityIn(BaseModel):
+class SimulatedActivityIn(ApiInput):
     activity: SimulatedActivity
 
 

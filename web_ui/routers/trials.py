@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from rig.records import TrialOut
+from web_ui.api_input import ApiInput, RecordId
 from web_ui.deps import AppSettings, ClinicRecords
 
 router = APIRouter(prefix="/api/trials", tags=["trials"])
 
 
-class TrialStart(BaseModel):
+class TrialStart(ApiInput):
     exercise: Literal["walking", "standing", "weight_shift"] = Field(
         description="The exercise the trial records.")
 
@@ -24,7 +25,7 @@ def start_trial(body: TrialStart, records: ClinicRecords, settings: AppSettings)
 
 
 @router.post("/{trial_id}/stop")
-def stop_trial(trial_id: int, records: ClinicRecords) -> TrialOut:
+def stop_trial(trial_id: RecordId, records: ClinicRecords) -> TrialOut:
     trial = records.stop_trial(trial_id)
     if trial is None:
         raise HTTPException(404, f"no trial {trial_id}")
