@@ -133,10 +133,12 @@ def test_therapist_flow_from_patient_to_stored_trial(rig: LiveServer,
       return {points: u.data[0].length, series: u.series.map((s) => s.label)};
     }""")
     assert plotted["points"] > 60 and plotted["series"][1:] == ["Left foot", "Right foot"]
-    # The step counter shows what the server counts (no detector in this branch: see below).
-    server_steps = rig.controller.trial.steps if rig.controller.trial else None
-    assert server_steps is not None
-    expect(page.locator("#steps-total")).to_have_text(re.compile(r"^\d+$"))
+    # Steps are counted live (up to ~20 s for the first ones) and the table fills.
+    expect(page.locator("#steps-rows tr[data-on-target]").nth(1)).to_be_attached(timeout=20_000)
+    expect(page.locator("#steps-total")).not_to_have_text("0", timeout=20_000)
+    steps = trial.steps
+    counted = int(page.locator("#steps-total").inner_text())
+    assert 0 < counted <= steps.total  # the page shows a count the server has reached
 
     time.sleep(1.0)
     assert_numbers_at_least(page, CONSOLE_NUMBERS, CONSOLE_NUMBER_PX)
@@ -151,9 +153,12 @@ def test_therapist_flow_from_patient_to_stored_trial(rig: LiveServer,
     expect(summary_card).to_be_visible()
     summary = rig.controller.last_summary
     assert summary is not None and summary["marks"][0]["note"] == "socket check"
+    assert summary["steps"] > 0
     expect(page.locator("#summary-steps")).to_have_text(str(summary["steps"]))
+    expect(page.locator("#summary-on-target")).to_contain_text(
+        f"{summary['steps_on_target']} of {summary['steps']}")
     expect(page.locator("#summary-bars")).to_have_text(
-        f"{summary['bar_reliance_mean_pct_bw']} / {summary['bar_reliance_peak_pct_bw']}")
+        f"{summary['bar_reliance_mean_pct_bw']:.1f} / {summary['bar_reliance_peak_pct_bw']:.1f}")
     expect(page.locator("#summary-marks")).to_contain_text("socket check")
     expect(page.locator("#summary-stored")).to_have_attribute("data-stored", "true")
     stored = {t["id"]: t for t in httpx.get(rig.url + "/api/trials").json()}
@@ -191,11 +196,6 @@ def test_console_refuses_with_the_reason(rig: LiveServer, open_page: PageFactory
     expect(page.locator("#targets-result")).to_contain_text("needs a safety limit")
 
 
-# STEPS-PENDING (branch `analysis`): steps are counted live only once the gait-event detector is
-# wired into rig/trial.py / rig/steps.py. Until then this test fails, so it is marked xfail
-# (strict: it turns into a failure the moment it passes). The lead removes the marker at merge.
-@pytest.mark.xfail(strict=True, reason="STEPS-PENDING: needs the gait-event detector from "
-                                       "branch 'analysis'; remove this marker at merge")
 def test_console_counts_steps_and_fills_the_table(server_factory: Any,
                                                   open_page: PageFactory) -> None:  # noqa: F811
     rig: LiveServer = server_factory(simulate_activity="walking", body_mass_kg=75.0)

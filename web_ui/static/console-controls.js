@@ -449,7 +449,7 @@
 
   function showSummary(s, checkStored) {
     function set(id, text) { byId(id).textContent = text; }
-    function num(v, unit) { return isNum(v) ? v + (unit || "") : "\u2013"; }
+    function num(v, unit) { return isNum(v) ? v.toFixed(1) + (unit || "") : "\u2013"; }
     set("summary-steps", String(s.steps));
     set("summary-on-target", s.steps_on_target + " of " + s.steps +
       (s.steps ? " (" + Math.round(100 * s.steps_on_target / s.steps) + " %)" : ""));
@@ -459,7 +459,7 @@
     var overLimit = (s.alarms || []).filter(function (a) { return a.kind === "over_limit"; });
     set("summary-alarms", (s.alarms || []).length ? s.alarms.length + " (" + overLimit.length +
       " over the limit, " + (s.alarms.length - overLimit.length) + " hand support)" : "none");
-    set("summary-duration", num(s.duration_s, " s"));
+    set("summary-duration", isNum(s.duration_s) ? s.duration_s.toFixed(0) + " s" : "\u2013");
     set("summary-marks", (s.marks || []).map(function (m) {
       return m.elapsed_s.toFixed(1) + " s " + m.note;
     }).join("; ") || "none");

@@ -135,7 +135,7 @@
       tr.setAttribute("data-on-target", step.on_target ? "true" : "false");
       tr.setAttribute("data-prosthetic", step.prosthetic ? "true" : "false");
       [
-        (step.foot === "left" ? "Left" : "Right") + (step.prosthetic ? " (prosthesis)" : ""),
+        step.foot === "left" ? "Left" : "Right",
         fmt(step.stance_s, 2),
         fmt(step.peak_pct_bw, 0),
         step.on_target ? "\u2713 in" : "\u2717 out"
@@ -144,6 +144,13 @@
         td.textContent = text;
         if (i === 1 || i === 2) td.className = "num";
         if (i === 3) td.className = "target";
+        if (i === 0 && step.prosthetic) {
+          var chip = document.createElement("span");
+          chip.className = "chip-mini";
+          chip.title = "prosthetic side";
+          chip.textContent = "P";
+          td.appendChild(chip);
+        }
         tr.appendChild(td);
       });
       rows.appendChild(tr);
