@@ -213,9 +213,15 @@ def test_console_counts_steps_and_fills_the_table(server_factory: Any,
     assert re.fullmatch(r"\d\.\d\d", first.nth(1).inner_text())  # stance time, s
     trial = rig.controller.trial
     assert trial is not None
-    newest = trial.steps.last(1)[0]
-    assert first.nth(3).inner_text().startswith("\u2713" if newest.on_target else "\u2717")
+    # The row is one of the server's steps (stance, peak and verdict), not made up by the page.
+    stance, peak = first.nth(1).inner_text(), first.nth(2).inner_text()
+    verdict = first.nth(3).inner_text()
+    assert any(abs(float(stance) - s.stance_s) <= 0.0051  # shown to 0.01 s
+               and abs(float(peak) - s.peak_pct_bw) <= 0.51  # shown to 1 % BW
+               and verdict.startswith("\u2713" if s.on_target else "\u2717")
+               for s in trial.steps.steps), (stance, peak, verdict)
     page.click("#trial-stop")
+    expect(page.locator("#summary")).to_be_visible()
     summary = rig.controller.last_summary
     assert summary is not None and summary["steps"] > 0
     expect(page.locator("#summary-steps")).to_have_text(str(summary["steps"]))
