@@ -350,3 +350,23 @@ def test_weight_shift_moves_the_band_from_leg_to_leg(server_factory: Any,
     }""")
     # The prosthetic (left) leg first, then the band alternates; it is never on both legs.
     assert len(sides) >= 3 and set(sides) == {"left", "right"}, sides
+
+
+def test_the_therapist_mutes_the_tone_and_switches_feedback(live_server: str,
+                                                            open_page: PageFactory  # noqa: F811
+                                                            ) -> None:
+    page, _ = open_page(1024, 768)
+    page.goto(live_server + "/console")
+    expect(page.locator("#console")).to_have_attribute("data-connection", "live")
+    try:
+        page.click("#fb-mute")
+        expect(page.locator("#fb-mute")).to_have_attribute("aria-pressed", "true")
+        assert httpx.get(live_server + "/api/rig").json()["feedback"]["muted"] is True
+        page.locator("label.switch", has_text="Good-step counter").click()
+        expect(page.locator("#fb-counter")).not_to_be_checked()
+        page.wait_for_function("window.gaitConsole.live.latest.feedback.counter === false")
+        page.click("#fb-mute")
+        expect(page.locator("#fb-mute")).to_have_attribute("aria-pressed", "false")
+        assert httpx.get(live_server + "/api/rig").json()["feedback"]["muted"] is False
+    finally:
+        httpx.put(live_server + "/api/rig/feedback", json={"muted": False, "counter": True})
