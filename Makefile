@@ -13,7 +13,7 @@ run: $(VENV)/.installed
 	$(VENV)/bin/rig serve --simulate --host $(HOST) --port $(PORT) $(NETWORK_FLAG)
 
 test: $(VENV)/.installed-dev system-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+	tools/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

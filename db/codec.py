@@ -57,7 +57,8 @@ def encode(arrays: Mapping[str, npt.ArrayLike], level: int = LEVEL) -> bytes:
         array = np.asarray(values)
         if array.dtype.kind not in "iufb":
             raise CodecError(f"{name}: cannot store dtype {array.dtype}")
-        array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+        # (not ascontiguousarray: it turns a 0-d array into a 1-d one)
+        array = array.astype(array.dtype.newbyteorder("<"), order="C", copy=False)
         delta = array.dtype.kind in "iu" and array.ndim >= 1 and array.shape[0] > 1
         if delta:
             array = array.copy()
@@ -76,23 +77,29 @@ def decode(blob: bytes) -> dict[str, np.ndarray]:
     try:
         (length,) = _LENGTH.unpack_from(blob, 4)
         header = json.loads(blob[8:8 + length])
-        payload = zlib.decompress(blob[8 + length:])
+        stream = zlib.decompressobj()
+        payload = stream.decompress(blob[8 + length:])
     except (struct.error, ValueError, zlib.error) as exc:
         raise CodecError(f"corrupt chunk: {exc}") from exc
+    if not stream.eof or stream.unused_data:
+        raise CodecError("corrupt chunk: the compressed data is cut short or has bytes after it")
+    try:
+        entries = [(str(e["name"]), np.dtype(e["dtype"]), tuple(int(d) for d in e["shape"]),
+                    e["filter"]) for e in header]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CodecError(f"corrupt chunk header: {exc!r}") from exc
     arrays: dict[str, np.ndarray] = {}
     offset = 0
-    for entry in header:
-        dtype = np.dtype(entry["dtype"])
-        shape = tuple(entry["shape"])
+    for name, dtype, shape, filter_name in entries:
         size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if offset + size > len(payload):
-            raise CodecError(f"corrupt chunk: {entry['name']} runs past the end")
+            raise CodecError(f"corrupt chunk: {name} runs past the end")
         raw = _unshuffle(payload[offset:offset + size], dtype.itemsize)
         offset += size
         array = np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
-        if entry["filter"] == "delta":
+        if filter_name == "delta":
             np.cumsum(array, axis=0, dtype=array.dtype, out=array)
-        arrays[entry["name"]] = array
+        arrays[name] = array
     if offset != len(payload):
         raise CodecError("corrupt chunk: bytes left over")
     return arrays

@@ -17,6 +17,10 @@ class SchemaBehindError(RuntimeError):
     """The database's schema is older than this program's."""
 
 
+class SchemaAheadError(RuntimeError):
+    """The database's schema comes from a newer program (a revision this one does not know)."""
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -35,8 +39,23 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def known_revisions() -> set[str]:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return {revision.revision for revision in script.walk_revisions()}
+
+
+def _refuse_newer(current: str | None) -> None:
+    if current is not None and current not in known_revisions():
+        raise SchemaAheadError(
+            f"database schema is at revision {current}, newer than this program knows (it "
+            f"needs {head_revision()}): install the gaitrig version that wrote it, or restore "
+            "a backup made by this version")
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision (no-op when it already is)."""
+    """Bring the schema to the newest revision (no-op when it already is); refuses a schema
+    from a newer program with :class:`SchemaAheadError`."""
+    _refuse_newer(current_revision(engine))
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -44,8 +63,10 @@ def upgrade(engine: Engine) -> None:
 
 
 def check_current(engine: Engine) -> None:
-    """Raise SchemaBehindError with a clear message unless the schema is at the newest revision."""
+    """Raise SchemaBehindError (or SchemaAheadError) with a clear message unless the schema is
+    at the newest revision."""
     current, head = current_revision(engine), head_revision()
+    _refuse_newer(current)
     if current != head:
         raise SchemaBehindError(
             f"database schema is at revision {current or 'none (empty database)'}, this program "

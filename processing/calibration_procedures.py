@@ -440,7 +440,8 @@ def insole_body_weight_calibration(calibration: RigCalibration, body_mass_kg: fl
     only, then on the right foot only, holding the bars as lightly as they safely can. With the
     current calibration each phase ``p`` gives mean loads ``L_p``, ``R_p`` (feet) and ``B_p``
     (both bars, all in N). One factor per insole, ``k_L`` and ``k_R``, multiplies that insole's
-    FSR gains (``gain_n``) so that ``k_L * L_p + k_R * R_p = W - B_p`` with ``W = m g``; the
+    FSR forces (power-law ``gain_n``, table ``newtons``) so that
+    ``k_L * L_p + k_R * R_p = W - B_p`` with ``W = m g``; the
     three phases give three such equations, solved for the two factors by least squares.
 
     Refused, with the phase and the number, when: a phase is too short or has invalid readings;
@@ -535,8 +536,7 @@ def insole_body_weight_calibration(calibration: RigCalibration, body_mass_kg: fl
 
     left_fsr, right_fsr = calibration.insole_left, calibration.insole_right
     new = RigCalibration(
-        FsrCalibration(left_fsr.gain_n * factors[0], left_fsr.exponent, left_fsr.adc_max),
-        FsrCalibration(right_fsr.gain_n * factors[1], right_fsr.exponent, right_fsr.adc_max),
+        left_fsr.scaled(float(factors[0])), right_fsr.scaled(float(factors[1])),
         calibration.bars)
     return CalibrationResult(
         True, f"Insoles calibrated to {body_mass_kg:g} kg: left readings x{factors[0]:.2f}, "
@@ -593,7 +593,7 @@ def _phase_loads(left: FloatArray, right: FloatArray, bars: FloatArray,
     """Left foot, right foot and both bars (n,) in N with the current calibration."""
     feet = []
     for counts, fsr in ((left, calibration.insole_left), (right, calibration.insole_right)):
-        sensor_n = kernels.fsr_counts_to_newtons(counts, fsr.gain_n, fsr.exponent, fsr.adc_max)
+        sensor_n = kernels.fsr_curves_to_newtons(counts, fsr.curves)
         feet.append(kernels.foot_force(sensor_n))
     post_n = kernels.linear_counts_to_newtons(bars, calibration.bars.offset_counts,
                                               calibration.bars.newtons_per_count)

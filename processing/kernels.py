@@ -10,6 +10,7 @@ Units: forces in newtons (N), positions in millimetres (mm), shares in percent (
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -68,6 +69,60 @@ def fsr_counts_to_newtons(counts: CountsArray, gain_n: FloatArray, exponent: Flo
             if c >= full_scale:
                 c = full_scale - 0.5
             out[i, j] = gain_n[j] * (c / (full_scale - c)) ** exponent[j]
+    return out
+
+
+@kernel
+def fsr_curve_newtons(curves: FloatArray, j: int, count: float) -> float:
+    """One FSR reading to N with channel ``j``'s row of packed ``curves`` (see
+    :func:`fsr_curves_to_newtons`)."""
+    c = np.float64(count)
+    knots = int(curves[j, 3])
+    if knots == 0:  # power law
+        full_scale = curves[j, 2]
+        if c <= 0.0:
+            return 0.0
+        if c >= full_scale:
+            c = full_scale - 0.5
+        return float(curves[j, 0] * (c / (full_scale - c)) ** curves[j, 1])
+    if c != c:
+        return math.nan
+    width = (curves.shape[1] - 4) // 2
+    xs, ys = 4, 4 + width  # first column of the counts, of the forces
+    last = knots - 1
+    if c <= curves[j, xs]:
+        return float(curves[j, ys])
+    if c >= curves[j, xs + last]:
+        return float(curves[j, ys + last])
+    lo, hi = 0, last
+    while hi - lo > 1:  # bisection: curves[j, xs + lo] < c < curves[j, xs + hi]
+        mid = (lo + hi) // 2
+        if curves[j, xs + mid] <= c:
+            lo = mid
+        else:
+            hi = mid
+    x0, y0 = curves[j, xs + lo], curves[j, ys + lo]
+    slope = (curves[j, ys + hi] - y0) / (curves[j, xs + hi] - x0)
+    return float(slope * (c - x0) + y0)
+
+
+@kernel
+def fsr_curves_to_newtons(counts: CountsArray, curves: FloatArray) -> FloatArray:
+    """FSR counts (n, k) to forces (n, k) in N, each channel its own curve.
+
+    ``curves`` (k, 4 + 2 m) is :attr:`processing.calibration.FsrCalibration.curves`: per channel
+    ``[gain_n, exponent, adc_max, knots, counts_0 .. counts_{m-1}, newtons_0 .. newtons_{m-1}]``.
+    ``knots == 0``: the power law of :func:`fsr_counts_to_newtons`; otherwise linear
+    interpolation between the channel's first ``knots`` knots, the end forces outside them
+    (NaN counts give NaN).
+    """
+    n, k = counts.shape
+    if curves.shape[0] != k or curves.shape[1] < 4 or (curves.shape[1] - 4) % 2 != 0:
+        raise ValueError("curves must be (k, 4 + 2 m): one packed curve per column")
+    out = np.empty((n, k), dtype=np.float64)
+    for i in range(n):
+        for j in range(k):
+            out[i, j] = fsr_curve_newtons(curves, j, counts[i, j])
     return out
 
 
@@ -179,8 +234,8 @@ def weight_distribution(left_foot_n: FloatArray, right_foot_n: FloatArray,
 
 
 #: Every kernel, for warm-up and for tests.
-KERNELS = (linear_counts_to_newtons, fsr_counts_to_newtons, foot_force, centre_of_pressure,
-           bar_forces, weight_distribution)
+KERNELS = (linear_counts_to_newtons, fsr_counts_to_newtons, fsr_curves_to_newtons, foot_force,
+           centre_of_pressure, bar_forces, weight_distribution)
 
 
 # -- standing trials: both feet in one frame; loads by prosthetic side ------------------------
@@ -287,11 +342,12 @@ def process_frames(left_counts: CountsArray, right_counts: CountsArray, bar_coun
                    geometry: FloatArray, out: FloatArray) -> None:
     """The whole pipeline for one block in a single call, written into ``out``.
 
-    The same arithmetic, in the same order, as chaining :func:`fsr_counts_to_newtons`,
+    The same arithmetic, in the same order, as chaining :func:`fsr_curves_to_newtons`,
     :func:`foot_force`, :func:`centre_of_pressure`, :func:`linear_counts_to_newtons`,
     :func:`bar_forces` and :func:`weight_distribution`; one call instead of eight matters for the
-    small blocks of the live loop. ``left_fsr``/``right_fsr`` (k, 3): gain_n, exponent, adc_max
-    per sensor; ``bar_calibration`` (4, 2): offset_counts, newtons_per_count per post;
+    small blocks of the live loop. ``left_fsr``/``right_fsr`` (k, 4 + 2 m): each sensor's packed
+    curve (power law or table, :attr:`processing.calibration.FsrCalibration.curves`);
+    ``bar_calibration`` (4, 2): offset_counts, newtons_per_count per post;
     ``geometry`` (5,): rear_post_mm, front_post_mm, cop_min_force_n, hand_min_force_n,
     body_weight_n. ``out`` (len(FRAME_ROWS) + kL + kR + 4, n): one row per quantity (see
     FRAME_ROWS), then each left sensor's force, each right sensor's, each post's (N).
@@ -302,6 +358,8 @@ def process_frames(left_counts: CountsArray, right_counts: CountsArray, bar_coun
     if (right_counts.shape[0] != n or bar_counts.shape[0] != n or bar_counts.shape[1] != 4
             or out.shape[0] != rows + k_left + k_right + 4 or out.shape[1] != n
             or left_fsr.shape[0] != k_left or right_fsr.shape[0] != k_right
+            or left_fsr.shape[1] < 4 or (left_fsr.shape[1] - 4) % 2 != 0
+            or right_fsr.shape[1] < 4 or (right_fsr.shape[1] - 4) % 2 != 0
             or left_positions_mm.shape[0] != k_left or right_positions_mm.shape[0] != k_right):
         raise ValueError("process_frames: inconsistent shapes")
     rear_mm, front_mm = geometry[0], geometry[1]
@@ -321,10 +379,12 @@ def process_frames(left_counts: CountsArray, right_counts: CountsArray, bar_coun
             moment_y = 0.0
             for j in range(k):
                 c = np.float64(counts[i, j])
-                full_scale = fsr[j, 2]
-                if c <= 0.0:
+                if fsr[j, 3] != 0.0:  # a table: knots in the row
+                    force = fsr_curve_newtons(fsr, j, c)
+                elif c <= 0.0:  # the power law, inline (the common case, kept fast)
                     force = 0.0
                 else:
+                    full_scale = fsr[j, 2]
                     if c >= full_scale:
                         c = full_scale - 0.5
                     force = fsr[j, 0] * (c / (full_scale - c)) ** fsr[j, 1]

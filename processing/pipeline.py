@@ -186,8 +186,8 @@ class BlockProcessor:
             return np.ascontiguousarray(np.column_stack(columns), dtype=np.float64)
 
         left, right, bars = calibration.insole_left, calibration.insole_right, calibration.bars
-        self._left_fsr = packed(left.gain_n, left.exponent, left.adc_max)
-        self._right_fsr = packed(right.gain_n, right.exponent, right.adc_max)
+        self._left_fsr = left.curves  # power law or table per sensor
+        self._right_fsr = right.curves
         self._bars = packed(bars.offset_counts, bars.newtons_per_count)
         self._left_positions = np.ascontiguousarray(layouts.left.positions_mm, dtype=np.float64)
         self._right_positions = np.ascontiguousarray(layouts.right.positions_mm,
@@ -235,6 +235,7 @@ def warm_up() -> None:
     foot = kernels.foot_force(forces)
     kernels.fsr_counts_to_newtons(counts.astype(np.float64), calibration.insole_left.gain_n,
                                   calibration.insole_left.exponent, calibration.insole_left.adc_max)
+    kernels.fsr_curves_to_newtons(counts.astype(np.float64), calibration.insole_left.curves)
     kernels.centre_of_pressure(forces, layout.left.positions_mm, 1.0)
     kernels.linear_counts_to_newtons(bars.astype(np.float64), calibration.bars.offset_counts,
                                      calibration.bars.newtons_per_count)

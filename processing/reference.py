@@ -42,6 +42,29 @@ def fsr_counts_to_newtons(counts: CountsArray, gain_n: FloatArray, exponent: Flo
     return np.where(unloaded, 0.0, force)
 
 
+def fsr_curves_to_newtons(counts: CountsArray, curves: FloatArray) -> FloatArray:
+    """FSR counts (n, k) to N, each channel its packed curve (see the kernel): power-law channels
+    through :func:`fsr_counts_to_newtons`, table channels through ``np.interp``."""
+    k = counts.shape[1]
+    if curves.ndim != 2 or curves.shape[0] != k or (curves.shape[1] - 4) % 2 != 0:
+        raise ValueError("curves must be (k, 4 + 2 m): one packed curve per column")
+    width = (curves.shape[1] - 4) // 2
+    c = counts.astype(np.float64)
+    if width == 0:  # every channel a power law
+        return fsr_counts_to_newtons(c, curves[:, 0], curves[:, 1], curves[:, 2])
+    out = np.empty(c.shape, dtype=np.float64)
+    for j in range(k):
+        knots = int(curves[j, 3])
+        if knots == 0:
+            out[:, j] = fsr_counts_to_newtons(c[:, j:j + 1], curves[j, 0:1], curves[j, 1:2],
+                                              curves[j, 2:3])[:, 0]
+        else:
+            xs = curves[j, 4:4 + knots]
+            ys = curves[j, 4 + width:4 + width + knots]
+            out[:, j] = np.interp(c[:, j], xs, ys)  # ends held; NaN stays NaN
+    return out
+
+
 def foot_force(sensor_n: FloatArray) -> FloatArray:
     """Total force under a foot (n,) in N."""
     total: FloatArray = np.asarray(sensor_n, dtype=np.float64).sum(axis=1)
@@ -147,9 +170,8 @@ def process_frames(left_counts: CountsArray, right_counts: CountsArray, bar_coun
     rows = 19
     k_left, k_right = left_counts.shape[1], right_counts.shape[1]
     rear_mm, front_mm, cop_min_n, hand_min_n, body_weight_n = (float(g) for g in geometry)
-    left_n = fsr_counts_to_newtons(left_counts, left_fsr[:, 0], left_fsr[:, 1], left_fsr[:, 2])
-    right_n = fsr_counts_to_newtons(right_counts, right_fsr[:, 0], right_fsr[:, 1],
-                                    right_fsr[:, 2])
+    left_n = fsr_curves_to_newtons(left_counts, left_fsr)
+    right_n = fsr_curves_to_newtons(right_counts, right_fsr)
     post_n = linear_counts_to_newtons(bar_counts, bar_calibration[:, 0], bar_calibration[:, 1])
     bar_n, hand_mm = bar_forces(post_n, rear_mm, front_mm, hand_min_n)
     feet = (foot_force(left_n), foot_force(right_n))

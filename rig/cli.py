@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from rig.export_command import add_export_command, run_export
 from rig.network_access import check_access
 from rig.settings import Settings
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "only https")
 
     commands.add_parser("devices", help="find the boards on this computer's USB serial ports")
+    add_export_command(commands)
 
     add_analysis_commands(commands)
 
@@ -44,6 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="migrate the database schema to this version")
     db_commands.add_parser("status", help="print the schema revision of the database")
+
+    replay = commands.add_parser("replay", help="reprocess a stored trial and compare its metrics")
+    replay.add_argument("trial", type=int, metavar="TRIAL", help="the trial's id")
+
+    backup = commands.add_parser("backup", help="write the whole database to an archive file")
+    backup.add_argument("file", metavar="FILE", help="the archive to write (a zip file)")
+    restore = commands.add_parser("restore", help="fill an empty database from an archive file")
+    restore.add_argument("file", metavar="FILE", help="an archive made by `rig backup`")
     return parser
 
 
@@ -53,15 +63,38 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings()
+    if args.command == "export":
+        return run_export(settings, args)
     if args.command == "serve":
         return serve(settings, args)
     if args.command == "devices":
         return devices()
+    if args.command == "replay":
+        return replay(settings, args.trial)
+    if args.command in ("backup", "restore"):
+        return backup_or_restore(settings, args.command, args.file)
     if args.command == "analyze":
         return analyze_command(args)
     if args.command == "record":
         return record_command(args)
     return database(settings, args.db_command)
+
+
+def replay(settings: Settings, trial_id: int) -> int:
+    """0: the stored metrics were reproduced exactly; 1: they differ; 2: cannot replay."""
+    from rig.records import Records
+    from rig.replay import replay_trial
+
+    records = Records.open(settings.resolved_database_url(), migrate=False)
+    try:
+        report = replay_trial(records, trial_id)
+    except (LookupError, ValueError) as exc:
+        print(f"rig replay: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        records.close()
+    print(report.text())
+    return 0 if report.identical else 1
 
 
 def devices() -> int:
@@ -115,6 +148,12 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         print("rig serve: no boards found on USB serial ports: plug them in, give --serial "
               "PORT ..., or use --simulate for the virtual rig", file=sys.stderr)
         return 2
+    from rig.records import Records
+
+    problem = Records.startup_problem(settings.resolved_database_url(), settings.migrate_on_start)
+    if problem:
+        print(f"rig serve: {problem}", file=sys.stderr)
+        return 2
     scheme = "https" if settings.tls_certfile else "http"
     base = f"{scheme}://{settings.host}:{settings.port}"
     print(f"\n  gaitrig {'(virtual rig)' if settings.simulate else ''}\n"
@@ -124,6 +163,26 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
                 log_level="warning", ws_ping_interval=5.0, ws_ping_timeout=10.0,
                 ws=LiveWebSocketProtocol, ssl_keyfile=settings.tls_keyfile,
                 ssl_certfile=settings.tls_certfile)
+    return 0
+
+
+def backup_or_restore(settings: Settings, action: str, file: str) -> int:
+    from db import backup
+    from db.engine import make_engine
+
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        run = backup.backup if action == "backup" else backup.restore
+        info = run(engine, file)
+    except backup.BackupError as exc:
+        print(f"rig {action}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    rows = sum(info.tables.values())
+    print(f"{'backed up' if action == 'backup' else 'restored'} {rows} rows of "
+          f"{len(info.tables)} tables and {info.blobs} recording chunks (schema revision "
+          f"{info.schema_revision}) {'to' if action == 'backup' else 'from'} {info.path}")
     return 0
 
 

@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ from processing.calibration_procedures import CalibrationResult
 from processing.layouts import load_bar_layout, load_insole_layout
 from rig.live_message import Feedback, LoadSnapshot, PatientOnRig, RigView, live_message
 from rig.milestones import MilestoneTracker
+from rig.recorder import TrialRecorder, board_devices, recover_spooled, setup_fields
 from rig.records import Records
 from rig.settings import Settings
 from rig.targets import Exercise, TargetMonitor, Targets
@@ -80,6 +82,9 @@ class RigController:
         self.feedback = Feedback()
         self.trial: LiveTrial | None = None
         self.last_summary: dict[str, Any] | None = None
+        self.recording: TrialRecorder | None = None  # the running trial's recorder
+        self.last_recording: TrialRecorder | None = None
+        self.unfinished_recordings: list[TrialRecorder] = []  # stopped, still being written
         self.virtual_rig: VirtualRig | None = None
         self.links: list[BoardLink] = []
         self.calibration: RigCalibration | None = None
@@ -103,6 +108,8 @@ class RigController:
 
     def start(self) -> None:
         pipeline.warm_up()
+        if self.records is not None:  # what a stop with the database away left in the spool
+            recover_spooled(self.records, self.spool_folder)
         ports = list(self.settings.serial_ports)
         if self.settings.simulate:
             self.virtual_rig = VirtualRig(
@@ -137,6 +144,9 @@ class RigController:
         with self._lock:
             if self.trial is not None and self.trial.state != "stopped":
                 self.stop_trial()
+        if not self.wait_for_recording():
+            for recorder in self.unfinished_recordings:
+                recorder.abandon(self.spool_folder)  # kept on disk, written at the next start
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
@@ -207,6 +217,8 @@ class RigController:
             self.monitor.started_s = now
             self.trial = LiveTrial(trial_id, exercise, self.monitor.targets,
                                    self.patient.prosthetic_side, started_s=now)
+            if self.records is not None:
+                self.recording = self._start_recording(self.records, trial_id, now)
             self._milestone = None
             self.milestones = MilestoneTracker(self._best_streaks.get(self._patient_key(), 0))
         self._publish_now.set()
@@ -231,7 +243,9 @@ class RigController:
         with self._lock:
             trial = self._current_trial()
             summary = trial.stop(time.monotonic())
-            if self.records is not None:
+            if self.recording is not None:
+                self._finish_recording(self.recording, summary, trial)
+            elif self.records is not None:
                 self.records.stop_trial(trial.trial_id)
             self.last_summary = summary
             key = self._patient_key()
@@ -241,6 +255,36 @@ class RigController:
 
     def _patient_key(self) -> str:
         return str(self.patient.patient_id or self.patient.display_name)
+
+    # -- recording (rig.recorder) ---------------------------------------------------------------
+
+    def _start_recording(self, records: Records, trial_id: int, started_s: float
+                         ) -> TrialRecorder:
+        """A recorder for the trial that starts now, with the setup it needs to reprocess."""
+        assert self.calibration is not None
+        recorder = TrialRecorder(records, trial_id, started_s)
+        recorder.begin(setup_fields(self.settings, self.patient, self.calibration, self.layout,
+                                    self.monitor.targets, self.links), board_devices(self.links))
+        return recorder
+
+    def _finish_recording(self, recorder: TrialRecorder, summary: dict[str, Any],
+                          trial: LiveTrial) -> None:
+        self.recording, self.last_recording = None, recorder
+        self.unfinished_recordings = [r for r in self.unfinished_recordings if not r.wait(0)]
+        self.unfinished_recordings.append(recorder)
+        recorder.finish(summary, trial.alarms)
+
+    def wait_for_recording(self, timeout_s: float = 60.0) -> bool:
+        """Wait until the stopped trials' recordings are written and analysed (True when they
+        are)."""
+        deadline = time.monotonic() + timeout_s
+        return all(r.wait(max(0.0, deadline - time.monotonic()))
+                   for r in self.unfinished_recordings)
+
+    @property
+    def spool_folder(self) -> Path:
+        """Where recordings wait when the server stops while the database is away."""
+        return self.settings.data_dir / "spool"
 
     def _current_trial(self) -> LiveTrial:
         if self.trial is None:
@@ -352,6 +396,8 @@ class RigController:
         if self.trial is not None and self.trial.running:
             self.trial.add_samples(block.host_time_s, left, right, bars)
             self.trial.add_alarms(started)
+            if self.recording is not None:
+                self.recording.append(block, result)
         return newest_load(block.host_time_s[-1], result)
 
     def _publish(self, now: float, load: LoadSnapshot | None, collector: FrameCollector,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from db import clinic, recordings, sessions, trials
 from db import models as m
 from db import views as v
-from rig.load_curves import LoadCurves, make_curves
+from rig.load_curves import LoadCurves, StanceCurves, load_series, make_curves, stance_profiles
 from rig.records import Records
 
 # The views the API hands out, re-exported: the web layer names them from here, not from db.
@@ -223,3 +224,32 @@ class ClinicHistory:
             body_mass_kg = (trial.setup or {}).get("body_mass_kg")
         return make_curves(trial_id, results.host_time_s, results.values,
                            None if body_mass_kg is None else float(body_mass_kg), max_points)
+
+    def trial_stance_curves(self, trial_id: int, side: str = "prosthetic", points: int = 101
+                            ) -> StanceCurves:
+        """The load (% BW) under the ``side`` ("prosthetic" or "sound") foot through each of its
+        steps, resampled to % of stance, and their mean (the compare view's overlay)."""
+        with self._session() as session:
+            trial = clinic._require(session, m.Trial, trial_id)
+            results = recordings.load_results(session, trial_id)
+            steps = [StepOut.of(row) for row in recordings.step_rows(session, trial_id)]
+            body_mass_kg = (trial.setup or {}).get("body_mass_kg")
+        series = load_series(results.values, body_mass_kg)
+        time_s = results.host_time_s - (results.host_time_s[0] if len(results) else 0.0)
+        chosen = [s for s in steps if s.prosthetic == (side == "prosthetic")]
+        kept: list[int] = []
+        rows = []
+        for step in chosen:
+            column = series.get(f"{step.foot}_foot_pct_bw")
+            if column is None:
+                continue
+            profile = stance_profiles(time_s, column, [(step.heel_strike_s, step.toe_off_s)],
+                                      points)
+            if len(profile):
+                kept.append(step.step_index)
+                rows.append(profile[0])
+        table = np.array(rows).reshape(len(rows), points)
+        mean = [float(v) for v in table.mean(axis=0)] if rows else []
+        return StanceCurves(trial_id, side, [float(x) for x in np.linspace(0.0, 100.0, points)],
+                            mean, kept,
+                            [[float(v) for v in row] for row in table])

@@ -95,3 +95,32 @@ def make_curves(trial_id: int, host_time_s: FloatArray, values: Mapping[str, npt
     return LoadCurves(trial_id, [float(t) for t in time_s[keep]],
                       {name: _listed(column[keep]) for name, column in series.items()},
                       n, body_mass_kg)
+
+
+@dataclass(frozen=True, slots=True)
+class StanceCurves:
+    """The load under one foot through each of its steps, on a common axis: % of stance (0 heel
+    strike, 100 toe off); ``mean_pct_bw`` is the mean over the steps (the "typical step")."""
+
+    trial_id: int
+    side: str  # "prosthetic" or "sound"
+    stance_pct: list[float]
+    mean_pct_bw: list[float]
+    step_indices: list[int]
+    steps_pct_bw: list[list[float]]
+
+
+def stance_profiles(time_s: FloatArray, load: FloatArray,
+                    windows: list[tuple[float, float]], points: int = 101) -> FloatArray:
+    """Each window's (heel strike, toe off; s on ``time_s``'s axis) load resampled by linear
+    interpolation at ``points`` evenly spaced fractions of its stance: shape (steps, points).
+    Windows with fewer than two samples inside are dropped."""
+    fractions = np.linspace(0.0, 1.0, points)
+    rows = []
+    for strike_s, off_s in windows:
+        inside = (time_s >= strike_s) & (time_s <= off_s)
+        if inside.sum() < 2 or off_s <= strike_s:
+            continue
+        rows.append(np.interp(strike_s + fractions * (off_s - strike_s), time_s[inside],
+                              load[inside]))
+    return np.array(rows, dtype=np.float64).reshape(len(rows), points)

@@ -6,6 +6,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
 from db import schema, trials
 from db.engine import make_engine, session_factory
 from db.models import Trial
@@ -46,6 +49,19 @@ class Records:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @staticmethod
+    def startup_problem(url: str, migrate: bool = True) -> str | None:
+        """Why a server may not start on the database at ``url`` (None: it may). With
+        ``migrate`` the schema is upgraded first, as :meth:`open` does."""
+        try:
+            Records.open(url, migrate).close()
+        except (schema.SchemaBehindError, schema.SchemaAheadError) as exc:
+            return str(exc)
+        except OperationalError as exc:
+            return (f"cannot open the database {make_url(url).render_as_string()}: "
+                    f"{str(exc.orig).strip().splitlines()[0]}")
+        return None
 
     def start_trial(self, rig_id: str, exercise: str) -> TrialOut:
         with self.sessions() as session:

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; default: a SQLite file gaitrig.sqlite3 in data_dir. "
                     "PostgreSQL: postgresql+psycopg://user@host/db")
+    migrate_on_start: bool = Field(
+        default=True,
+        description="Upgrade the database schema when the server starts; when off, a server "
+                    "whose database is behind refuses to start and says to run `rig db upgrade`.")
     host: str = "127.0.0.1"
     port: int = 8000
     allow_network: bool = Field(

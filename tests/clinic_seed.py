@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from db import clinic, recordings, sessions, trials
+from db import models as m
 from db.engine import make_engine, session_factory
 from db.recordings import Frames, Results
 from db.schema import upgrade
@@ -136,6 +137,11 @@ def seed_trial(session: Session, session_id: int, peak_pct_bw: float = 90.0,
                                footwear="own trainers",
                                setup={"body_mass_kg": body_mass_kg, "prosthetic_side": "left",
                                       "insole_rate_hz": RATE_HZ})
+    visit = session.get(m.TrainingSession, session_id)
+    if visit is not None:  # the trial starts ten minutes into its session
+        trial.started_at = visit.started_at + timedelta(minutes=10)
+        trial.ended_at = trial.started_at + timedelta(seconds=duration_s)
+        session.commit()
     results, steps, frames = synthetic_walk(duration_s, peak_pct_bw)
     recordings.add_devices(session, trial.id, {
         "insole_left": {"sample_rate_hz": RATE_HZ, "firmware_version": [1, 0, 0],
@@ -175,3 +181,9 @@ def seed_patient_history(session: Session, name: str = "Maria Lopez",
                         pain_score=max(0, 6 - 2 * week), pain_location="residual limb",
                         session_id=visit.id)
     return patient.id, session_ids, seeded
+
+
+def seed_through(client: Any, weeks: int = 4) -> tuple[int, list[int], list[SeededTrial]]:
+    """:func:`seed_patient_history` in the database of a running app's TestClient."""
+    with client.app.state.records.sessions() as session:
+        return seed_patient_history(session, weeks=weeks)

@@ -177,3 +177,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'gaitrig.sqlite3'}"
     else:
         yield from postgres_database()
+
+
+@pytest.fixture
+def clinic_client(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    """A TestClient on the real app with no boards attached (the clinic records' API)."""
+    from fastapi.testclient import TestClient
+
+    from rig.settings import Settings
+    from web_ui.app import create_app
+
+    app = create_app(Settings(database_url=database_url, simulate=False, data_dir=tmp_path))
+    with TestClient(app) as client:
+        yield client

@@ -89,7 +89,8 @@ def test_linear_errors_name_channel_and_field(entry: Any, message: str) -> None:
     (fsr(adc_max=0), "insole_left channel 1: field 'adc_max' must be a number >= 1"),
     ({k: v for k, v in fsr().items() if k != "adc_max"},
      "insole_left channel 1: missing field 'adc_max'"),
-    (linear(), "insole_left channel 1: field 'kind' must be 'fsr_power_law', got 'linear'"),
+    (linear(), "insole_left channel 1: field 'kind' must be 'fsr_power_law' or 'fsr_table', "
+             "got 'linear'"),
 ])
 def test_fsr_errors_name_channel_and_field(entry: Any, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{message}"):

@@ -344,3 +344,25 @@ def test_record_from_dict_checks_every_field(change: dict[str, Any], message: st
     data.update(change)
     with pytest.raises(ValueError, match=message):
         CalibrationRecord.from_dict(data)
+
+
+def test_body_weight_calibration_scales_table_insoles() -> None:
+    """Insoles calibrated by tables (built from the nominal power law at 64 knots): the factors
+    are found as with the power law, and each table's forces are multiplied by its factor."""
+    knots = np.concatenate([np.linspace(0.0, 1000.0, 63), [1022.5]])
+    tables = [{"kind": "fsr_table", "counts": knots.tolist(),
+               "newtons": (g * (knots / (1023.0 - knots)) ** e).tolist()}
+              for g, e in zip(FSR_GAIN, FSR_EXPONENT, strict=True)]
+    table_fsr = FsrCalibration.from_dicts(tables)
+    current = RigCalibration(table_fsr, table_fsr, rig().bars)
+    result = insole_body_weight_calibration(current, BODY_MASS_KG, *phases(1.3, 0.8))
+    assert result.accepted, result.reason
+    # Interpolation overestimates the convex power law a little: factors within 0.5 %.
+    assert result.inputs["left_factor"] == pytest.approx(1.3, rel=5e-3)
+    assert result.inputs["right_factor"] == pytest.approx(0.8, rel=5e-3)
+    for new, factor in ((result.calibration.insole_left, result.inputs["left_factor"]),
+                        (result.calibration.insole_right, result.inputs["right_factor"])):
+        np.testing.assert_allclose(new.table_newtons, table_fsr.table_newtons * factor,
+                                   rtol=1e-12)
+        np.testing.assert_array_equal(new.table_counts, table_fsr.table_counts)
+        assert new.to_dicts()[0]["kind"] == "fsr_table"

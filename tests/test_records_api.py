@@ -3,9 +3,7 @@ PostgreSQL: patients, clinicians, sessions, notes, trial details, steps and load
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,16 +13,12 @@ from sqlalchemy import func, select
 
 from db import models as m
 from db.recordings import Results
-from rig.settings import Settings
 from tests import clinic_seed
-from web_ui.app import create_app
 
 
 @pytest.fixture
-def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=database_url, simulate=False, data_dir=tmp_path))
-    with TestClient(app) as test_client:
-        yield test_client
+def client(clinic_client: TestClient) -> TestClient:
+    return clinic_client
 
 
 def add_patient(client: TestClient, **fields: Any) -> dict[str, Any]:
@@ -104,12 +98,18 @@ def test_duplicate_identifier_is_a_conflict_and_changes_nothing(client: TestClie
     ("/api/patients", {"identifier": "A", "name": "B", "date_of_birth": "1990-13-01"},
      "date_of_birth"),
     ("/api/patients", {"identifier": "A", "name": "B", "shoe": 42}, "shoe"),
+    ("/api/patients", {"identifier": "A", "name": "B", "date_of_birth": 0}, "date_of_birth"),
+    ("/api/patients", {"identifier": "A", "name": "B", "body_mass_kg": "75"}, "body_mass_kg"),
+    ("/api/patients", {"identifier": 7, "name": "B"}, "identifier"),
     ("/api/patients/{id}/body-masses", {"mass_kg": 0}, "mass_kg"),
     ("/api/patients/{id}/components", {"kind": "wheel", "description": "x",
                                        "fitted_on": "2026-01-01"}, "kind"),
     ("/api/patients/{id}/notes", {"text": "ouch", "pain_score": 11}, "pain_score"),
     ("/api/patients/{id}/notes", {"text": "ouch", "pain_score": -1}, "pain_score"),
     ("/api/patients/{id}/notes", {"text": "x", "author_role": "robot"}, "author_role"),
+    ("/api/patients/{id}/notes", {"text": "x", "pain_score": False}, "pain_score"),
+    ("/api/patients/{id}/notes", {"text": "x", "session_id": 2**63}, "session_id"),
+    ("/api/sessions", {"patient_id": "1"}, "patient_id"),
     ("/api/sessions", {"clinician_id": 1}, "patient_id"),
     ("/api/clinicians", {"name": "Kim", "role": "wizard"}, "role"),
 ])
@@ -125,6 +125,7 @@ def test_malformed_queries_and_inconsistent_input(client: TestClient) -> None:
     patient = add_patient(client)
     assert "limit" in error_fields(client.get("/api/patients", params={"limit": 0}))
     assert "offset" in error_fields(client.get("/api/patients", params={"offset": -1}))
+    assert "patient_id" in error_fields(client.get(f"/api/patients/{2**63}"))  # beyond BIGINT
     future = str(date.today() + timedelta(days=3))
     refused = client.post("/api/patients", json={"identifier": "B", "name": "B",
                                                   "date_of_birth": future})
@@ -208,9 +209,7 @@ def test_clinicians_sessions_and_notes(client: TestClient) -> None:
 
 
 def seed(client: TestClient) -> tuple[int, list[int], list[clinic_seed.SeededTrial]]:
-    records = client.app.state.records  # type: ignore[attr-defined]
-    with records.sessions() as session:
-        return clinic_seed.seed_patient_history(session)
+    return clinic_seed.seed_through(client)
 
 
 def test_progress_across_sessions_and_the_patients_trials(client: TestClient) -> None:
@@ -313,3 +312,46 @@ def test_erasing_a_patient_removes_everything_of_theirs_only(client: TestClient)
     assert client.get("/api/patients").json()["items"][0]["id"] == other["id"]
     assert count(m.Clinician) == 1  # the clinic's staff are not the patient's
     assert client.delete(f"/api/patients/{patient_id}").status_code == 404
+
+
+def test_stance_curves_follow_the_closed_form_step(client: TestClient) -> None:
+    _, _, seeded = seed(client)
+    trial = seeded[2]
+    curves = client.get(f"/api/trials/{trial.id}/stance-curves",
+                        params={"side": "prosthetic", "points": 51}).json()
+    prosthetic = [s["step_index"] for s in trial.steps if s["foot"] == "left"]
+    assert curves["step_indices"] == prosthetic
+    x = np.array(curves["stance_pct"]) / 100
+    assert x[0] == 0 and x[-1] == 1 and len(x) == 51
+    expected = trial.peak_pct_bw * np.sin(np.pi * x)  # each stance is one half sine
+    # at most one sample period (1 ms) off where a step's edge falls between two samples:
+    # the curve's steepest slope times that period
+    one_sample = trial.peak_pct_bw * np.pi / clinic_seed.STANCE_S / clinic_seed.RATE_HZ
+    np.testing.assert_allclose(curves["mean_pct_bw"], expected, atol=one_sample)
+    for row in curves["steps_pct_bw"]:
+        np.testing.assert_allclose(row, expected, atol=one_sample)
+    assert max(curves["mean_pct_bw"]) == pytest.approx(trial.peak_pct_bw, rel=1e-3)
+    sound = client.get(f"/api/trials/{trial.id}/stance-curves", params={"side": "sound"}).json()
+    assert sound["step_indices"] == [s["step_index"] for s in trial.steps if s["foot"] == "right"]
+    assert "side" in error_fields(client.get(f"/api/trials/{trial.id}/stance-curves",
+                                             params={"side": "middle"}))
+    assert client.get("/api/trials/999/stance-curves").status_code == 404
+
+
+def test_every_records_route_is_documented(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
+    for path, method in [
+        ("/api/patients", "get"), ("/api/patients", "post"), ("/api/patients/{patient_id}", "get"),
+        ("/api/patients/{patient_id}", "patch"), ("/api/patients/{patient_id}", "delete"),
+        ("/api/patients/{patient_id}/body-masses", "post"),
+        ("/api/patients/{patient_id}/components", "post"),
+        ("/api/patients/{patient_id}/notes", "post"), ("/api/clinicians", "get"),
+        ("/api/clinicians", "post"), ("/api/sessions", "post"),
+        ("/api/sessions/{session_id}", "get"), ("/api/sessions/{session_id}", "patch"),
+        ("/api/trials/{trial_id}", "get"), ("/api/trials/{trial_id}/steps", "get"),
+        ("/api/trials/{trial_id}/curves", "get"),
+    ]:
+        assert method in paths.get(path, {}), (method, path)
+    curves = paths["/api/trials/{trial_id}/curves"]["get"]
+    assert "LoadCurves" in str(curves["responses"]["200"])  # a typed answer, not "any"

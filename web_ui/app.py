@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         def publish(text: str, urgent: bool = False) -> None:
             loop.call_soon_threadsafe(hub.publish, text, urgent)
 
-        records = Records.open(settings.resolved_database_url())
+        records = Records.open(settings.resolved_database_url(), settings.migrate_on_start)
         controller = RigController(settings, publish, records)
         await asyncio.to_thread(controller.start)
         app.state.records, app.state.controller = records, controller

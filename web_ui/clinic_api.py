@@ -1,6 +1,6 @@
-"""The clinic records' REST API (patients, clinicians, sessions, recorded trials) on the app,
-and the records' faults as HTTP answers: 404 not found, 409 conflict, 422 refused (the reason in
-``detail``, like FastAPI's own errors)."""
+"""The clinic records on the app: their REST API (patients, clinicians, sessions, recorded
+trials, exports), the history pages, and the records' faults as HTTP answers: 404 not found,
+409 conflict, 422 refused (the reason in ``detail``, like FastAPI's own errors)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from rig.history import RecordConflictError, RecordNotFoundError, RecordRefusedError
-from web_ui.routers import clinicians, patients, sessions, trial_records
+from web_ui.routers import (
+    clinicians,
+    exports,
+    history_pages,
+    patients,
+    sessions,
+    trial_records,
+)
 
 STATUS = {RecordNotFoundError: 404, RecordConflictError: 409, RecordRefusedError: 422}
 
@@ -19,7 +26,7 @@ async def _answer(request: Request, exc: Exception) -> JSONResponse:
 
 
 def include_clinic_records(app: FastAPI) -> None:
-    for module in (patients, clinicians, sessions, trial_records):
+    for module in (patients, clinicians, sessions, trial_records, exports, history_pages):
         app.include_router(module.router)
     for kind in STATUS:
         app.add_exception_handler(kind, _answer)

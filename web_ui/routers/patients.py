@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from rig.history import (
     BodyMassOut,
@@ -19,6 +19,7 @@ from rig.history import (
     TrialSummary,
     today,
 )
+from web_ui.api_input import MAX_RECORD_ID, ApiInput, RecordId
 from web_ui.deps import History
 
 router = APIRouter(prefix="/api/patients", tags=["patients"])
@@ -31,11 +32,26 @@ Author = Literal["patient", "therapist", "prosthetist"]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$",
                                   description="The clinic's own record number.")]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+
+
+def _date_text(value: object) -> object:
+    """Dates come as ISO text (``"2026-10-01"``): not numbers turned into days since 1970."""
+    if not isinstance(value, str | date):
+        raise ValueError("a date must be text, YYYY-MM-DD")
+    return value
+
+
+#: A calendar day in a request body: ISO 8601 text.
+Day = Annotated[date, Field(strict=False), BeforeValidator(_date_text)]
+#: A record named in a request body (a session, a trial, a clinician).
+BodyId = Annotated[int, Field(ge=1, le=MAX_RECORD_ID)]
 BodyMassKg = Annotated[float, Field(gt=20, lt=300, description="Body mass in kg (prosthesis on).")]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Strict(ApiInput):
+    """A request body: strict JSON types (``ApiInput``), and no unknown fields."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
 
 def _not_future(day: date | None, field: str) -> None:
@@ -44,11 +60,11 @@ def _not_future(day: date | None, field: str) -> None:
 
 
 class PatientFields(Strict):
-    date_of_birth: date | None = None
+    date_of_birth: Day | None = None
     amputation_side: Side | None = None
     amputation_level: Level | None = None
     amputation_cause: str | None = Field(default=None, max_length=64)
-    amputation_date: date | None = None
+    amputation_date: Day | None = None
     notes: str | None = Field(default=None, max_length=10_000)
 
     @model_validator(mode="after")
@@ -81,7 +97,7 @@ class PatientPatch(PatientFields):
 
 class BodyMassIn(Strict):
     mass_kg: BodyMassKg
-    measured_on: date | None = Field(default=None, description="Default: today.")
+    measured_on: Day | None = Field(default=None, description="Default: today.")
 
     @model_validator(mode="after")
     def not_future(self) -> BodyMassIn:
@@ -92,8 +108,8 @@ class BodyMassIn(Strict):
 class ComponentIn(Strict):
     kind: ComponentKind
     description: Name = Field(description="Make and model.")
-    fitted_on: date
-    removed_on: date | None = None
+    fitted_on: Day
+    removed_on: Day | None = None
     notes: str = Field(default="", max_length=10_000)
 
     @model_validator(mode="after")
@@ -110,9 +126,9 @@ class NoteIn(Strict):
                                    description="0 no pain .. 10 worst imaginable.")
     pain_location: str | None = Field(default=None, max_length=64,
                                       description="Where it hurts (e.g. 'residual limb, distal').")
-    session_id: int | None = None
-    trial_id: int | None = None
-    clinician_id: int | None = None
+    session_id: BodyId | None = None
+    trial_id: BodyId | None = None
+    clinician_id: BodyId | None = None
 
     @model_validator(mode="after")
     def says_something(self) -> NoteIn:
@@ -126,7 +142,7 @@ class NoteIn(Strict):
 @router.get("")
 def find_patients(history: History, q: Annotated[str, Query(max_length=200)] = "",
                   limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> PatientPage:
+                  offset: Annotated[int, Query(ge=0, le=MAX_RECORD_ID)] = 0) -> PatientPage:
     """Patients whose name or identifier holds every word of ``q``, by name, one page."""
     return history.find_patients(q, limit, offset)
 
@@ -138,39 +154,39 @@ def add_patient(body: PatientIn, history: History) -> PatientOut:
 
 
 @router.get("/{patient_id}")
-def patient_detail(patient_id: int, history: History) -> PatientDetail:
+def patient_detail(patient_id: RecordId, history: History) -> PatientDetail:
     return history.patient_detail(patient_id)
 
 
 @router.patch("/{patient_id}")
-def update_patient(patient_id: int, body: PatientPatch, history: History) -> PatientOut:
+def update_patient(patient_id: RecordId, body: PatientPatch, history: History) -> PatientOut:
     return history.update_patient(patient_id, **body.model_dump(exclude_unset=True))
 
 
 @router.delete("/{patient_id}", status_code=204)
-def delete_patient(patient_id: int, history: History) -> Response:
+def delete_patient(patient_id: RecordId, history: History) -> Response:
     """Erase the patient and everything that is theirs (sessions, trials, recordings, notes)."""
     history.delete_patient(patient_id)
     return Response(status_code=204)
 
 
 @router.get("/{patient_id}/trials")
-def patient_trials(patient_id: int, history: History) -> list[TrialSummary]:
+def patient_trials(patient_id: RecordId, history: History) -> list[TrialSummary]:
     """Every trial of the patient, oldest first, with metrics (to pick two to compare)."""
     return history.patient_trials(patient_id)
 
 
 @router.post("/{patient_id}/body-masses", status_code=201)
-def add_body_mass(patient_id: int, body: BodyMassIn, history: History) -> BodyMassOut:
+def add_body_mass(patient_id: RecordId, body: BodyMassIn, history: History) -> BodyMassOut:
     return history.add_body_mass(patient_id, body.mass_kg, body.measured_on)
 
 
 @router.post("/{patient_id}/components", status_code=201)
-def add_component(patient_id: int, body: ComponentIn, history: History) -> ComponentOut:
+def add_component(patient_id: RecordId, body: ComponentIn, history: History) -> ComponentOut:
     return history.add_component(patient_id, **body.model_dump())
 
 
 @router.post("/{patient_id}/notes", status_code=201)
-def add_note(patient_id: int, body: NoteIn, history: History) -> NoteOut:
+def add_note(patient_id: RecordId, body: NoteIn, history: History) -> NoteOut:
     fields = body.model_dump(exclude={"author_role", "text"})
     return history.add_note(patient_id, body.author_role, body.text, **fields)

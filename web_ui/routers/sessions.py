@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from rig.history import SessionDetail, SessionOut
+from web_ui.api_input import ApiInput, RecordId
 from web_ui.deps import AppSettings, History
+from web_ui.routers.patients import BodyId
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
 
-class SessionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SessionIn(ApiInput):
+    model_config = ConfigDict(strict=True, extra="forbid")
 
-    patient_id: int
-    clinician_id: int | None = None
+    patient_id: BodyId
+    clinician_id: BodyId | None = None
     notes: str = Field(default="", max_length=10_000)
 
 
-class SessionPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SessionPatch(ApiInput):
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     notes: str | None = Field(default=None, max_length=10_000)
     ended: bool = Field(default=False, description="True ends the session now (once).")
@@ -33,11 +35,11 @@ def start_session(body: SessionIn, history: History, settings: AppSettings) -> S
 
 
 @router.get("/{session_id}")
-def session_detail(session_id: int, history: History) -> SessionDetail:
+def session_detail(session_id: RecordId, history: History) -> SessionDetail:
     """The session with its patient, therapist, trials (with metrics) and notes."""
     return history.session_detail(session_id)
 
 
 @router.patch("/{session_id}")
-def update_session(session_id: int, body: SessionPatch, history: History) -> SessionOut:
+def update_session(session_id: RecordId, body: SessionPatch, history: History) -> SessionOut:
     return history.update_session(session_id, body.notes, body.ended)

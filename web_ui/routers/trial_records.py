@@ -2,33 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from rig.history import StepOut, TrialDetail
-from rig.load_curves import MIN_POINTS, LoadCurves
+from rig.load_curves import MIN_POINTS, LoadCurves, StanceCurves
+from web_ui.api_input import RecordId
 from web_ui.deps import History
 
 router = APIRouter(prefix="/api/trials", tags=["trials"])
 
 
 @router.get("/{trial_id}")
-def trial_detail(trial_id: int, history: History) -> TrialDetail:
+def trial_detail(trial_id: RecordId, history: History) -> TrialDetail:
     """Setup, boards, metrics, alarms and how much was recorded."""
     return history.trial_detail(trial_id)
 
 
 @router.get("/{trial_id}/steps")
-def trial_steps(trial_id: int, history: History) -> list[StepOut]:
+def trial_steps(trial_id: RecordId, history: History) -> list[StepOut]:
     """Every step: foot, gait events (s from the trial's start) and metrics."""
     return history.trial_steps(trial_id)
 
 
 @router.get("/{trial_id}/curves")
-def trial_curves(trial_id: int, history: History,
+def trial_curves(trial_id: RecordId, history: History,
                  max_points: Annotated[int, Query(ge=MIN_POINTS, le=20_000)] = 2000
                  ) -> LoadCurves:
     """Per-foot and per-bar load (% BW) and each foot's CoP (mm) over time (s), downsampled
     to at most ``max_points`` recorded samples."""
     return history.trial_curves(trial_id, max_points)
+
+
+@router.get("/{trial_id}/stance-curves")
+def trial_stance_curves(trial_id: RecordId, history: History,
+                        side: Literal["prosthetic", "sound"] = "prosthetic",
+                        points: Annotated[int, Query(ge=11, le=1001)] = 101) -> StanceCurves:
+    """The load (% BW) under one foot through each step, on % of stance, and the mean step."""
+    return history.trial_stance_curves(trial_id, side, points)

@@ -1,0 +1,445 @@
+"""Record a trial while it runs: every board's raw frames and the live results, off the loop.
+
+The processing loop calls :meth:`TrialRecorder.append` once per processed block: it only keeps
+references to the block's arrays (which nothing changes afterwards) and, about once per
+:data:`CHUNK_S`, hands the batch to a bounded queue without waiting. A writer thread (one per
+trial) encodes the batch into chunks of at most :data:`CHUNK_S` per board (:mod:`db.codec`)
+and inserts them. Nothing already recorded is lost when the database goes away for a while:
+
+* the writer keeps its work in order in memory and retries the first job, waiting
+  :data:`RETRY_FIRST_S` and doubling up to :data:`RETRY_MAX_S`, while it goes on taking the
+  loop's batches off the queue (so the queue does not fill);
+* should the queue be full anyway, the loop keeps the batch and offers it again with the next
+  one; it never blocks.
+* should the server stop while the database is still away, :meth:`TrialRecorder.abandon`
+  writes what is left to a spool file (``<data_dir>/spool``), and :func:`recover_spooled`
+  stores it at the next start. Every write is idempotent (chunks already stored are skipped,
+  alarms and metrics replaced), so a write that failed unclearly may simply run again.
+
+Memory while the database is away: about 4 MB per minute of trial at full rate (encoded).
+
+At the start the trial's setup is stored (calibration, layout, body mass, side, rates, boards
+with firmware and channel maps); at :meth:`TrialRecorder.finish` the last batch is flushed, the
+end time, recording status, alarms and the live summary stored, and the trial's metrics are
+computed from the stored raw recording (:mod:`rig.trial_analysis`) and stored with its steps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import pickle
+import queue
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import delete, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.orm import Session
+
+from db import models as m
+from db import recordings, trials
+from drivers.serial_link import BoardLink
+from processing import kernels
+from processing.calibration import RigCalibration
+from processing.layouts import RigLayout
+from processing.pipeline import BlockResult
+from rig.live_message import PatientOnRig
+from rig.records import Records
+from rig.settings import Settings
+from rig.targets import Alarm, Targets
+from rig.timeline import ROLES, MergedBlock
+from rig.trial_analysis import analyse_stored
+from rig.trial_setup import TrialSetup
+
+log = logging.getLogger(__name__)
+
+#: The bars board's rate when it does not say (Hz).
+BARS_RATE_HZ = 80.0
+#: A chunk holds at most this much of one board's frames (s).
+CHUNK_S = 1.0
+#: Batches the queue between the loop and the writer holds (one batch is about CHUNK_S).
+QUEUE_BATCHES = 64
+RETRY_FIRST_S = 0.2
+RETRY_MAX_S = 2.0
+#: What the result chunks keep of each processed row (float32; names from the pipeline).
+RESULT_QUANTITIES = ("left_foot_n", "right_foot_n", "left_bar_n", "right_bar_n",
+                     "left_foot_pct_bw", "right_foot_pct_bw", "left_bar_pct_bw",
+                     "right_bar_pct_bw", "left_cop_x_mm", "left_cop_y_mm", "right_cop_x_mm",
+                     "right_cop_y_mm", "left_hand_position_mm", "right_hand_position_mm")
+_RESULT_ROWS = np.array([kernels.FRAME_ROWS.index(name) for name in RESULT_QUANTITIES])
+#: Errors of a database that is away (down, locked, connection lost): retried.
+RETRIED = (OperationalError, InterfaceError)
+
+Batch = list[tuple[dict[str, Any], npt.NDArray[np.float64], npt.NDArray[np.float64]]]
+
+
+@dataclass
+class RecorderStats:
+    """Counters for the console, tests and benchmarks."""
+
+    frames_appended: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ROLES, 0))
+    frames_written: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ROLES, 0))
+    rows_appended: int = 0
+    chunks_written: int = 0
+    write_failures: int = 0  # attempts the database refused (each retried)
+    errors: list[str] = field(default_factory=list)  # jobs given up (not a database outage)
+    gaps: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ROLES, 0))
+
+
+class TrialRecorder:
+    """One trial's recording. ``append`` runs on the processing loop; the rest on any thread."""
+
+    def __init__(self, records: Records, trial_id: int, started_s: float,
+                 chunk_s: float = CHUNK_S, queue_batches: int = QUEUE_BATCHES) -> None:
+        self.records = records
+        self.trial_id = trial_id
+        self.started_s = started_s  # host monotonic clock (s) at the trial's start
+        self.chunk_s = chunk_s
+        self.stats = RecorderStats()
+        self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue(queue_batches)
+        self._batch: Batch = []
+        self._batch_start_s = 0.0
+        self._held: list[tuple[str, Any]] = []  # batches the full queue refused (loop side)
+        self._jobs: deque[tuple[str, dict[str, Any]]] = deque()
+        self._chunk_index = dict.fromkeys(ROLES, 0)
+        self._result_index = 0
+        self._last_seq: dict[str, int] = {}
+        self._finishing = False
+        self.done = threading.Event()
+        self._abandon = threading.Event()
+        self._spool_folder: Path | None = None
+        self.spooled: Path | None = None  # where abandon() kept the unwritten part
+        self._thread = threading.Thread(target=self._run, name=f"recorder-{trial_id}",
+                                        daemon=True)
+        self._thread.start()
+
+    # -- the processing loop -------------------------------------------------------------------
+
+    def append(self, block: MergedBlock, result: BlockResult) -> None:
+        """Keep a processed block (its raw frames per board and its results). Never blocks."""
+        first_s = float(block.host_time_s[0])
+        if self._batch and first_s - self._batch_start_s >= self.chunk_s:
+            self._hand_over()
+        if not self._batch:
+            self._batch_start_s = first_s
+        self._batch.append((block.raw, block.host_time_s, result.values))
+
+    def _hand_over(self) -> None:
+        self._held.append(("batch", self._batch))
+        self._batch = []
+        while self._held:
+            try:
+                self._inbox.put_nowait(self._held[0])
+            except queue.Full:
+                return  # offered again with the next batch
+            self._held.pop(0)
+
+    # -- controls ------------------------------------------------------------------------------
+
+    def begin(self, fields: dict[str, Any], devices: dict[str, dict[str, Any]]) -> None:
+        """Store the trial's setup (``fields``: see :data:`db.trials.TRIAL_FIELDS`) and boards."""
+        self._put(("job", ("setup", {"fields": fields, "devices": devices})))
+
+    def finish(self, live_summary: dict[str, Any], alarms: list[Alarm],
+               ended_at: datetime | None = None) -> None:
+        """The trial stopped: flush, store its end, alarms and live summary, then analyse it.
+
+        Returns at once; :meth:`wait` waits for the writer. Call after the last ``append``."""
+        ended_at = ended_at or datetime.now(UTC)
+        if self._batch:
+            self._hand_over()
+        for item in self._held:
+            self._put(item)
+        self._held.clear()
+        self._put(("finish", {"live": live_summary, "ended_at": ended_at,
+                              "alarms": [alarm_row(a, self.started_s) for a in alarms]}))
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """True once everything is written and analysed (the writer has ended)."""
+        return self.done.wait(timeout_s)
+
+    def abandon(self, folder: Path, timeout_s: float = 30.0) -> Path | None:
+        """Stop retrying and spool what is not yet written to a file in ``folder`` (the server
+        is stopping while the database is away); :func:`recover_spooled` writes it later.
+        Returns the file (None: there was nothing left)."""
+        self._spool_folder = folder
+        self._abandon.set()
+        self._thread.join(timeout_s)
+        return self.spooled
+
+    def _put(self, item: tuple[str, Any]) -> None:
+        self._inbox.put(item)  # controls only (not the loop): may wait for room
+
+    # -- the writer thread ---------------------------------------------------------------------
+
+    def _run(self) -> None:
+        backoff = RETRY_FIRST_S
+        try:
+            while not (self._finishing and not self._jobs):
+                if self._abandon.is_set():
+                    self._spool()
+                    return
+                if not self._jobs:
+                    try:
+                        self._take(self._inbox.get(timeout=RETRY_MAX_S))
+                    except queue.Empty:
+                        continue
+                self._take_waiting()
+                if not self._jobs:
+                    continue
+                kind, data = self._jobs[0]
+                try:
+                    with self.records.sessions() as session:
+                        run_job(session, self.trial_id, kind, data)
+                except RETRIED as exc:
+                    self.stats.write_failures += 1
+                    log.warning("trial %d: database unavailable for %s (%s): retrying in %.1f s",
+                                self.trial_id, kind, str(exc).splitlines()[0], backoff)
+                    self._wait(backoff)
+                    backoff = min(2 * backoff, RETRY_MAX_S)
+                    continue
+                except (DBAPIError, ValueError, LookupError) as exc:
+                    log.exception("trial %d: %s failed", self.trial_id, kind)
+                    self.stats.errors.append(f"{kind}: {exc}")
+                else:
+                    if kind == "chunks":
+                        self.stats.chunks_written += len(data["raw"]) + len(data["results"])
+                        for row in data["raw"]:
+                            self.stats.frames_written[row["role"]] += row["frame_count"]
+                self._jobs.popleft()
+                backoff = RETRY_FIRST_S
+        finally:
+            self.done.set()
+
+    def _spool(self) -> None:
+        self._take_waiting()
+        if not self._jobs or self._spool_folder is None:
+            return
+        self._spool_folder.mkdir(parents=True, exist_ok=True)
+        path = self._spool_folder / f"trial-{self.trial_id}-{time.time_ns()}.spool"
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps({"trial_id": self.trial_id, "jobs": list(self._jobs)}))
+        partial.replace(path)
+        self.spooled = path
+        log.warning("trial %d: the database stayed away; %d writes kept in %s (written at the "
+                    "next start)", self.trial_id, len(self._jobs), path)
+
+    def _take_waiting(self) -> None:
+        while True:
+            try:
+                self._take(self._inbox.get_nowait())
+            except queue.Empty:
+                return
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep ``seconds`` while still taking the loop's batches off the queue."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0 and not self._abandon.is_set():
+            with contextlib.suppress(queue.Empty):
+                self._take(self._inbox.get(timeout=min(left, 0.1)))
+
+    def _take(self, item: tuple[str, Any]) -> None:
+        kind, payload = item
+        if kind == "batch":
+            self._jobs.append(("chunks", self._encode(payload)))
+        elif kind == "job":
+            self._jobs.append(payload)
+        else:
+            status = "gaps" if any(self.stats.gaps.values()) else "complete"
+            self._jobs.append(("stop", {"ended_at": payload["ended_at"], "status": status,
+                                        "alarms": payload["alarms"]}))
+            self._jobs.append(("analysis", {"live": payload["live"]}))
+            self._finishing = True
+
+    def _encode(self, batch: Batch) -> dict[str, Any]:
+        """A batch as encoded chunk rows (here, on this thread), ready to insert."""
+        raw_rows, result_rows = [], []
+        for role in ROLES:
+            time.sleep(0)  # let the processing loop have the interpreter between the steps
+            parts = [raw[role] for raw, _, _ in batch if len(raw[role])]
+            if not parts:
+                continue
+            frames = recordings.Frames(np.concatenate([p.sample_time_s for p in parts]),
+                                       np.concatenate([p.seq for p in parts]),
+                                       np.concatenate([p.device_time_us for p in parts]),
+                                       np.concatenate([p.counts for p in parts]))
+            self._count_gaps(role, frames.seq)
+            self.stats.frames_appended[role] += len(frames)
+            for piece in _pieces(frames.host_time_s, self.chunk_s):
+                part = recordings.Frames(frames.host_time_s[piece], frames.seq[piece],
+                                         frames.device_time_us[piece], frames.counts[piece])
+                raw_rows.append(recordings.raw_chunk_row(self.trial_id, role,
+                                                         self._chunk_index[role], part))
+                time.sleep(0)
+                self._chunk_index[role] += 1
+        times = np.concatenate([t for _, t, _ in batch])
+        time.sleep(0)
+        values = np.concatenate([v for _, _, v in batch], axis=1)[_RESULT_ROWS]  # one index
+        self.stats.rows_appended += len(times)
+        for piece in _pieces(times, self.chunk_s):
+            result = recordings.Results(times[piece], {
+                name: values[i, piece].astype(np.float32)
+                for i, name in enumerate(RESULT_QUANTITIES)})
+            result_rows.append(recordings.result_chunk_row(self.trial_id, self._result_index,
+                                                           result))
+            self._result_index += 1
+        return {"raw": raw_rows, "results": result_rows}
+
+    def _count_gaps(self, role: str, seq: npt.NDArray[np.int64]) -> None:
+        """Frames lost on the way (sequence numbers are u16 and wrap)."""
+        if not len(seq):
+            return
+        previous = self._last_seq.get(role)
+        joined = seq if previous is None else np.concatenate([[previous], seq])
+        self.stats.gaps[role] += int(np.count_nonzero(np.diff(joined) % 65536 != 1))
+        self._last_seq[role] = int(seq[-1])
+
+
+# -- the writes (each may run again after a failure, or from a spool: each is idempotent) ----
+
+
+def run_job(session: Session, trial_id: int, kind: str, data: dict[str, Any]) -> None:
+    """One write of a trial's recording: ``setup``, ``chunks``, ``stop`` or ``analysis``."""
+    if kind == "setup":
+        trials.update_trial(session, trial_id, **data["fields"])
+        recordings.add_devices(session, trial_id, data["devices"])
+        recordings.set_recording_status(session, trial_id, "recording")
+    elif kind == "chunks":
+        _write_new_chunks(session, trial_id, data["raw"], data["results"])
+    elif kind == "stop":
+        trial = session.get(m.Trial, trial_id)
+        if trial is None:
+            raise LookupError(f"trial {trial_id} is gone")
+        if trial.ended_at is None:
+            trial.ended_at = data["ended_at"]
+        trial.recording_status = data["status"]
+        session.execute(delete(m.Alarm).where(m.Alarm.trial_id == trial_id))
+        session.add_all(m.Alarm(trial_id=trial_id, **row) for row in data["alarms"])
+        session.commit()
+    elif kind == "analysis":
+        _store_analysis(session, trial_id, data["live"])
+    else:
+        raise ValueError(f"unknown recorder job {kind!r}")
+
+
+def _write_new_chunks(session: Session, trial_id: int, raw: list[dict[str, Any]],
+                      results: list[dict[str, Any]]) -> None:
+    """Insert the chunks not stored yet (a retry after an unclear failure finds some there)."""
+    stored_raw = {(role, index) for role, index in session.execute(
+        select(m.RecordingChunk.role, m.RecordingChunk.chunk_index)
+        .where(m.RecordingChunk.trial_id == trial_id,
+               m.RecordingChunk.chunk_index.in_({r["chunk_index"] for r in raw})))}
+    stored_results = set(session.scalars(
+        select(m.ResultChunk.chunk_index)
+        .where(m.ResultChunk.trial_id == trial_id,
+               m.ResultChunk.chunk_index.in_([r["chunk_index"] for r in results]))))
+    recordings.write_chunks(
+        session, [r for r in raw if (r["role"], r["chunk_index"]) not in stored_raw],
+        [r for r in results if r["chunk_index"] not in stored_results])
+
+
+def _store_analysis(session: Session, trial_id: int, live: dict[str, Any]) -> None:
+    try:
+        analysis = analyse_stored(session, trial_id)
+        metric = dict(analysis.metric)
+        steps = analysis.steps
+    except ValueError as exc:  # no frames, no setup: keep what the live path counted
+        log.warning("trial %d: no metrics from the recording: %s", trial_id, exc)
+        metric = {"analysis_version": f"none: {exc}"[:32],
+                  "duration_s": float(live.get("duration_s") or 0.0),
+                  "step_count": int(live.get("steps") or 0), "summary": {}}
+        steps = []
+    metric["summary"] = {**metric["summary"], "live": live}
+    metric["computed_at"] = datetime.now(UTC)
+    recordings.store_analysis(session, trial_id, metric, steps)
+
+
+def recover_spooled(records: Records, folder: Path) -> list[int]:
+    """Write what :meth:`TrialRecorder.abandon` spooled (at server start); the trials done.
+
+    A file whose writes fail again stays for the next start."""
+    done = []
+    for path in sorted(folder.glob("*.spool")) if folder.is_dir() else []:
+        try:
+            spool = pickle.loads(path.read_bytes())
+        except Exception as exc:  # a damaged file may fail in many ways: set it aside
+            log.error("%s is damaged (%s): kept as %s.bad", path, exc, path.name)
+            path.rename(path.with_suffix(".bad"))
+            continue
+        try:
+            for kind, data in spool["jobs"]:
+                with records.sessions() as session:
+                    run_job(session, spool["trial_id"], kind, data)
+        except RETRIED as exc:
+            log.warning("%s: the database is still away (%s): kept", path, exc)
+            continue
+        path.unlink()
+        done.append(int(spool["trial_id"]))
+        log.info("trial %d: its spooled recording is now in the database", spool["trial_id"])
+    return done
+
+
+def setup_fields(settings: Settings, patient: PatientOnRig, calibration: RigCalibration,
+                 layout: RigLayout, targets: Targets, links: list[BoardLink]) -> dict[str, Any]:
+    """What a trial stores to be reprocessed exactly (``db.trials.TRIAL_FIELDS``): the setup
+    (:class:`rig.trial_setup.TrialSetup`), calibration dicts, targets and firmware versions."""
+    rates = {"insole_left": float(settings.insole_rate_hz),
+             "insole_right": float(settings.insole_rate_hz), "bars": BARS_RATE_HZ}
+    firmware = {}
+    for status in (link.status() for link in links):
+        if status.role is not None:
+            firmware[status.role] = status.firmware_version
+            if status.sample_rate_hz:
+                rates[status.role] = float(status.sample_rate_hz)
+    dicts = calibration.to_dicts()
+    setup = TrialSetup(
+        body_mass_kg=patient.body_mass_kg, prosthetic_side=patient.prosthetic_side,
+        insole_sensors=settings.insole_sensors, shoe_size_eu=settings.shoe_size_eu,
+        rates_hz=rates, layout=layout,
+        idle_counts={role: [round(float(c.get("offset_counts", 0))) for c in dicts[role]]
+                     for role in ROLES})
+    return {"setup": setup.to_dict(), "calibration": dicts, "targets": asdict(targets),
+            "firmware_versions": firmware}
+
+
+def board_devices(links: list[BoardLink]) -> dict[str, dict[str, Any]]:
+    """The boards of a trial per role: serial number, firmware, rate (Hz), channel map."""
+    devices = {}
+    for link in links:
+        hello = link.hello
+        if hello is not None:
+            devices[hello.role.name.lower()] = {
+                "serial_number": hello.serial_number,
+                "firmware_version": list(hello.firmware_version),
+                "sample_rate_hz": link.status().sample_rate_hz,
+                "channel_map": list(hello.channel_map)}
+    return devices
+
+
+def alarm_row(alarm: Alarm, started_s: float) -> dict[str, Any]:
+    """An alarm episode as stored: ``at_s`` from the trial's start, ``value`` its peak (% BW)."""
+    end = "" if alarm.end_s is None else f" for {alarm.end_s - alarm.start_s:.1f} s"
+    what = "load on the prosthetic limb" if alarm.kind == "over_limit" else "hand support"
+    return {"at_s": alarm.start_s - started_s, "kind": alarm.kind,
+            "message": f"{what} above {alarm.limit_pct_bw:.0f} % BW{end} (peak "
+                       f"{alarm.peak_pct_bw:.1f} % BW)",
+            "value": alarm.peak_pct_bw, "created_at": datetime.now(UTC)}
+
+
+def _pieces(times: npt.NDArray[np.float64], chunk_s: float) -> list[slice]:
+    """Consecutive slices of ``times`` each spanning less than ``chunk_s``."""
+    if not len(times):
+        return []
+    group = np.floor((times - times[0]) / chunk_s).astype(np.int64)
+    edges = np.flatnonzero(np.diff(group)) + 1
+    bounds = [0, *edges.tolist(), len(times)]
+    return [slice(a, b) for a, b in itertools.pairwise(bounds)]

@@ -1,0 +1,212 @@
+"""Printable PDF reports for the prosthetist: one per session (its trials, their metrics, the load
+under each foot over time, the notes) and one per patient (progress across sessions). Each
+metric comes with its plain-language explanation (:mod:`rig.metric_guide`).
+
+Laid out with ReportLab; charts drawn with matplotlib's Figure (no pyplot, no display) as PNG
+images.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from matplotlib.figure import Figure
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import (
+    Flowable,
+    Image,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from rig.history import ClinicHistory, NoteOut, PatientOut, TrialSummary
+from rig.load_curves import LoadCurves
+from rig.metric_guide import GUIDE
+
+STYLES = getSampleStyleSheet()
+TRIAL_METRICS = [guide for guide in GUIDE if guide.key != "pain_score_max"]
+#: Most trials whose load curves a session report draws.
+CURVE_TRIALS = 4
+
+
+def _number(value: float | int | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _when(moment: datetime | None) -> str:
+    return "–" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _png(figure: Figure, width_mm: float) -> Image:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
+    buffer.seek(0)
+    image = Image(buffer)
+    scale = width_mm * mm / image.drawWidth
+    image.drawWidth, image.drawHeight = image.drawWidth * scale, image.drawHeight * scale
+    return image
+
+
+def _table(rows: list[list[str]], widths: Sequence[float] | None = None) -> Table:
+    table = Table(rows, colWidths=None if widths is None else [w * mm for w in widths],
+                  repeatRows=1)
+    table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
+        ("FONT", (0, 1), (-1, -1), "Helvetica", 8),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dde6ee")),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]))
+    return table
+
+
+def _patient_lines(patient: PatientOut) -> list[Flowable]:
+    side = patient.amputation_side or "–"
+    level = (patient.amputation_level or "–").replace("_", " ")
+    born = "–" if patient.date_of_birth is None else patient.date_of_birth.isoformat()
+    return [Paragraph(f"<b>Patient:</b> {patient.name} ({patient.identifier}), born {born}; "
+                      f"amputation: {side}, {level}", STYLES["Normal"])]
+
+
+def _guide() -> list[Flowable]:
+    parts: list[Flowable] = [Paragraph("What the numbers mean", STYLES["Heading2"])]
+    for guide in GUIDE:
+        parts.append(Paragraph(f"<b>{guide.label}</b> ({guide.unit}, {guide.better} is "
+                               f"better): {guide.explanation}", STYLES["Normal"]))
+    return parts
+
+
+def _notes(notes: Sequence[NoteOut]) -> list[Flowable]:
+    parts: list[Flowable] = [Paragraph("Notes and comfort", STYLES["Heading2"])]
+    if not notes:
+        return [*parts, Paragraph("No notes.", STYLES["Normal"])]
+    rows = [["When", "By", "Pain (0-10)", "Where", "Note"]]
+    for note in notes:
+        rows.append([_when(note.created_at), note.author_role,
+                     "–" if note.pain_score is None else str(note.pain_score),
+                     note.pain_location or "", Paragraph(note.text or "", STYLES["BodyText"])])
+    return [*parts, _table(rows, [32, 20, 18, 28, 72])]
+
+
+def _trial_rows(trials: Sequence[TrialSummary]) -> list[list[str]]:
+    rows = [["Trial", "Exercise", "Steps", *[f"{g.label} ({g.unit})" for g in TRIAL_METRICS]]]
+    for trial in trials:
+        metric = trial.metrics
+        rows.append([str(trial.id), trial.exercise,
+                     "–" if metric is None else str(metric.step_count),
+                     *[_number(None if metric is None else getattr(metric, g.key))
+                       for g in TRIAL_METRICS]])
+    return rows
+
+
+def _curve_chart(curves: LoadCurves, title: str) -> Image:
+    figure = Figure(figsize=(7, 2.2))
+    axes = figure.subplots()
+    for name, colour in (("left_foot_pct_bw", "#1f77b4"), ("right_foot_pct_bw", "#d62728"),
+                         ("left_bar_pct_bw", "#7f7f7f")):
+        if name in curves.series:
+            values = [float("nan") if v is None else v for v in curves.series[name]]
+            axes.plot(curves.time_s, values, color=colour, linewidth=0.8,
+                      label=name.removesuffix("_pct_bw").replace("_", " "))
+    axes.set_xlabel("time (s)")
+    axes.set_ylabel("load (% BW)")
+    axes.set_title(title, fontsize=9)
+    axes.legend(fontsize=7, loc="upper right")
+    axes.grid(alpha=0.3)
+    return _png(figure, 170)
+
+
+def _wrap_headers(rows: list[list[str]]) -> list[list[Any]]:
+    return [[Paragraph(cell, STYLES["BodyText"]) for cell in rows[0]], *rows[1:]]
+
+
+def _build(story: list[Flowable], title: str) -> bytes:
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(buffer, pagesize=A4, title=title, author="gaitrig",
+                                 leftMargin=15 * mm, rightMargin=15 * mm,
+                                 topMargin=15 * mm, bottomMargin=15 * mm)
+    document.build(story)
+    return buffer.getvalue()
+
+
+def session_report(history: ClinicHistory, session_id: int) -> bytes:
+    """The session's PDF: patient, trials with metrics, load curves, notes, explanations."""
+    detail = history.session_detail(session_id)
+    title = f"Gait training session {_when(detail.session.started_at)}"
+    clinician = "–" if detail.clinician is None else detail.clinician.name
+    story: list[Flowable] = [
+        Paragraph(title, STYLES["Title"]), *_patient_lines(detail.patient),
+        Paragraph(f"<b>Therapist:</b> {clinician}; <b>rig:</b> {detail.session.rig_id}; "
+                  f"<b>ended:</b> {_when(detail.session.ended_at)}", STYLES["Normal"]),
+        Paragraph(detail.session.notes or "", STYLES["Normal"]),
+        Paragraph("Trials", STYLES["Heading2"]),
+        _table(_wrap_headers(_trial_rows(detail.trials))),
+        Spacer(1, 4 * mm),
+    ]
+    drawn = 0
+    for trial in detail.trials:
+        curves = history.trial_curves(trial.id, max_points=1500)
+        if drawn < CURVE_TRIALS and curves.time_s:
+            footwear = f", {trial.footwear}" if trial.footwear else ""
+            story.append(_curve_chart(curves, f"Trial {trial.id}: {trial.exercise}{footwear}"))
+            drawn += 1
+    story += _notes(detail.notes) + _guide()
+    return _build(story, title)
+
+
+def _progress_chart(points: Sequence[Any]) -> Image:
+    figure = Figure(figsize=(8, 4.4))
+    grid = figure.subplots(2, 3)
+    dates = [p.started_at for p in points]
+    for axes, guide in zip(grid.flat, GUIDE, strict=True):
+        values = [getattr(p, guide.key) for p in points]
+        shown = [(d, v) for d, v in zip(dates, values, strict=True) if v is not None]
+        if shown:
+            axes.plot([d for d, _ in shown], [v for _, v in shown], marker="o",
+                      color="#2a6f97")
+        else:
+            axes.text(0.5, 0.5, "no measurements", ha="center", va="center",
+                      transform=axes.transAxes, fontsize=8, color="grey")
+            axes.set_xticks([])
+            axes.set_yticks([])
+        axes.set_title(f"{guide.label} ({guide.unit})", fontsize=8)
+        axes.tick_params(labelsize=6)
+        axes.grid(alpha=0.3)
+        for label in axes.get_xticklabels():
+            label.set_rotation(30)
+    figure.tight_layout()
+    return _png(figure, 180)
+
+
+def patient_report(history: ClinicHistory, patient_id: int) -> bytes:
+    """The patient's PDF: details, prosthesis, progress charts and table, notes, explanations."""
+    detail = history.patient_detail(patient_id)
+    patient = detail.patient
+    title = f"Gait training progress: {patient.name}"
+    components = [c for c in detail.components if c.removed_on is None]
+    story: list[Flowable] = [
+        Paragraph(title, STYLES["Title"]), *_patient_lines(patient),
+        Paragraph(f"<b>Body mass:</b> {_number(detail.current_body_mass_kg)} kg; "
+                  f"<b>sessions:</b> {len(detail.sessions)}", STYLES["Normal"]),
+        Paragraph("<b>Prosthesis:</b> " + ("; ".join(
+            f"{c.kind} {c.description} (since {c.fitted_on})" for c in components) or "–"),
+            STYLES["Normal"]),
+        Paragraph("Progress across sessions", STYLES["Heading2"]),
+    ]
+    if detail.progress:
+        story.append(_progress_chart(detail.progress))
+    rows = [["Session", "Trials", *[f"{g.label} ({g.unit})" for g in GUIDE]]]
+    for point in detail.progress:
+        rows.append([point.started_at.strftime("%Y-%m-%d"), str(point.trials),
+                     *[_number(getattr(point, g.key), g.digits) for g in GUIDE]])
+    story += [_table(_wrap_headers(rows)), *_notes(detail.notes[:30]), *_guide()]
+    return _build(story, title)

@@ -1,0 +1,119 @@
+/* A patient's page: who they are, progress charts across sessions, sessions, notes, and the
+   choice of two trials to compare. */
+"use strict";
+
+(() => {
+  const { api, el, number, day, moment, words, lineChart, downloadLink, pathId } = History;
+  const patientId = pathId(2);
+
+  function facts(detail) {
+    const p = detail.patient;
+    const current = detail.components.filter((c) => !c.removed_on);
+    const rows = [
+      ["Record no.", p.identifier], ["Born", day(p.date_of_birth)],
+      ["Amputation", p.amputation_side ? `${p.amputation_side}, ${words(p.amputation_level)}` : "–"],
+      ["Cause", p.amputation_cause || "–"], ["Body mass", `${number(detail.current_body_mass_kg)} kg`],
+      ["Prosthesis", current.map((c) => `${c.kind}: ${c.description}`).join("; ") || "–"],
+    ];
+    History.renderFacts(document.getElementById("patient-facts"), rows);
+  }
+
+  async function progress(points) {
+    const guide = await History.metricGuide();
+    const box = document.getElementById("progress-charts");
+    box.replaceChildren();
+    const x = points.map((p) => Date.parse(p.started_at) / 1000);
+    for (const metric of guide) {
+      const values = points.map((p) => (p[metric.key] === null ? null : p[metric.key]));
+      const shown = values.filter((v) => v !== null).length;
+      const chart = el("div", { class: "chart" });
+      const card = el("figure", { class: "chart-card", "data-metric": metric.key, "data-points": shown },
+        el("h3", {}, `${metric.label} `, el("small", { text: `${metric.unit} · ${metric.better} is better` })),
+        el("p", { text: metric.explanation }), chart);
+      box.append(card);
+      if (!shown) { chart.append(el("div", { class: "chart-empty", text: "No measurements yet." })); continue; }
+      lineChart(chart, { x, time: true, xLabel: "session", yLabel: metric.unit,
+        series: [{ label: metric.label, values, color: "#0b6bcb", points: true, spanGaps: true }] });
+    }
+  }
+
+  function sessions(list) {
+    const body = document.querySelector("#session-table tbody");
+    body.replaceChildren(...list.map((s) => el("tr", { class: "link", "data-session-id": s.id,
+      onclick: () => { location.href = `/history/sessions/${s.id}`; } },
+      el("td", {}, el("a", { href: `/history/sessions/${s.id}` }, moment(s.started_at))),
+      el("td", { text: moment(s.ended_at) }), el("td", { class: "num", text: s.trial_count }),
+      el("td", { text: s.rig_id }))));
+    if (!list.length) body.append(el("tr", { class: "empty" }, el("td", { colspan: 4 }, "No sessions yet.")));
+  }
+
+  function notes(list) { History.renderNotes(document.getElementById("patient-notes"), list); }
+
+
+  function bodyAndProsthesis(detail) {
+    document.querySelector("#mass-table tbody").replaceChildren(...[...detail.body_masses].reverse().map((b) =>
+      el("tr", {}, el("td", { text: day(b.measured_on) }), el("td", { class: "num", text: number(b.mass_kg) }))));
+    document.querySelector("#component-table tbody").replaceChildren(...detail.components.map((c) =>
+      el("tr", {}, el("td", { text: c.kind }), el("td", { text: c.description }),
+        el("td", { text: day(c.fitted_on) }), el("td", { text: day(c.removed_on) }))));
+  }
+
+  /* A form that posts its non-empty fields to `path`, then reloads the patient. */
+  function postForm(id, path, numbers = []) {
+    document.getElementById(id).addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const error = document.getElementById("body-error");
+      error.textContent = "";
+      try {
+        await api(path, { method: "POST", body: History.formBody(event.target, numbers) });
+        event.target.reset();
+        const detail = await api(`/api/patients/${patientId}`);
+        facts(detail);
+        bodyAndProsthesis(detail);
+      } catch (exc) {
+        error.textContent = exc.message;
+      }
+    });
+  }
+  postForm("mass-form", `/api/patients/${patientId}/body-masses`, ["mass_kg"]);
+  postForm("component-form", `/api/patients/${patientId}/components`);
+
+  function compareChoices(trials) {
+    const label = (t) => `Trial ${t.id} · ${day(t.started_at)} · ${words(t.exercise)}`;
+    for (const [id, pick] of [["compare-a", 0], ["compare-b", trials.length - 1]]) {
+      const select = document.getElementById(id);
+      select.replaceChildren(...trials.map((t) => el("option", { value: t.id, text: label(t) })));
+      if (trials.length) select.value = String(trials[pick].id);
+    }
+    document.getElementById("compare-go").disabled = trials.length < 2;
+  }
+
+  document.getElementById("compare-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const a = document.getElementById("compare-a").value;
+    const b = document.getElementById("compare-b").value;
+    location.href = `/history/compare?a=${a}&b=${b}`;
+  });
+
+  async function main() {
+    try {
+      const [detail, trials] = await Promise.all([
+        api(`/api/patients/${patientId}`), api(`/api/patients/${patientId}/trials`)]);
+      document.title = `${detail.patient.name} – gaitrig`;
+      document.getElementById("patient-name").textContent = detail.patient.name;
+      document.getElementById("page-title").textContent = `Clinic records · ${detail.patient.name}`;
+      document.getElementById("patient-downloads").replaceChildren(
+        downloadLink(`/api/patients/${patientId}/report.pdf`, "Progress report (PDF)", "download-patient-report"));
+      facts(detail);
+      bodyAndProsthesis(detail);
+      sessions(detail.sessions);
+      notes(detail.notes);
+      compareChoices(trials);
+      await progress(detail.progress);
+      document.getElementById("patient-page").dataset.loaded = "true";
+    } catch (exc) {
+      document.getElementById("page-error").textContent = exc.message;
+    }
+  }
+  main();
+})();
