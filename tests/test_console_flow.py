@@ -160,9 +160,15 @@ def test_therapist_flow_from_patient_to_stored_trial(rig: LiveServer,
     expect(page.locator("#summary-bars")).to_have_text(
         f"{summary['bar_reliance_mean_pct_bw']:.1f} / {summary['bar_reliance_peak_pct_bw']:.1f}")
     expect(page.locator("#summary-marks")).to_contain_text("socket check")
-    expect(page.locator("#summary-stored")).to_have_attribute("data-stored", "true")
-    stored = {t["id"]: t for t in httpx.get(rig.url + "/api/trials").json()}
-    assert stored[summary["trial_id"]]["ended_at"] is not None
+    # The recorder stores the trial in the background after stop; the console waits for it.
+    expect(page.locator("#summary-stored")).to_have_attribute("data-stored", "true",
+                                                              timeout=35_000)
+    listed = {t["id"]: t for t in httpx.get(rig.url + "/api/trials").json()}
+    assert listed[summary["trial_id"]]["ended_at"] is not None
+    record = httpx.get(f"{rig.url}/api/trials/{summary['trial_id']}").json()
+    assert record["recording_status"] in ("complete", "gaps")
+    assert len(record["alarms"]) == len(summary["alarms"])  # each alarm stored with the trial
+    expect(page.locator("#summary-stored")).to_contain_text(f"{len(record['alarms'])} alarms")
     expect(page.locator("#trial-card")).to_have_attribute("data-state", "stopped")
     expect(page.locator("#trial-start")).to_be_enabled()
     summary_card.scroll_into_view_if_needed()

@@ -14,6 +14,7 @@
   var CAPTURE_HOLD_MS = 2500;   // the patient holds each posture this long; the rig keeps 2 s
   var SEARCH_DELAY_MS = 250;
   var PICKER_ROWS = 8;
+  var STORE_WAIT_MS = 30000;    // the recorder stores the trial after stop, in the background
 
   var rig = null;               // the rig's state (GET /api/rig and every control's answer)
 
@@ -469,11 +470,23 @@
     byId("summary").hidden = false;
     byId("summary").setAttribute("data-trial-id", String(s.trial_id));
     if (!checkStored) return;
-    api("GET", "/api/trials").then(function (trials) {
-      var found = (trials || []).filter(function (t) { return t.id === s.trial_id; })[0];
-      stored.setAttribute("data-stored", found && found.ended_at ? "true" : "false");
-      stored.textContent = found && found.ended_at ? "\u2713 saved as trial " + s.trial_id
-        : "\u2717 trial " + s.trial_id + " not found in the records";
+    waitStored(s.trial_id, stored, Date.now() + STORE_WAIT_MS);
+  }
+
+  /** Poll the trial's record until the recorder has stored it (ended, recording finished). */
+  function waitStored(trialId, stored, deadlineMs) {
+    api("GET", "/api/trials/" + trialId).then(function (t) {
+      var done = t.ended_at && t.recording_status !== "recording";
+      if (!done && Date.now() < deadlineMs) {
+        stored.textContent = "saving trial " + trialId + "\u2026";
+        window.setTimeout(function () { waitStored(trialId, stored, deadlineMs); }, 500);
+        return;
+      }
+      stored.setAttribute("data-stored", done ? "true" : "false");
+      stored.setAttribute("data-recording", t.recording_status || "");
+      stored.textContent = done ? "\u2713 saved as trial " + trialId + " (recording " +
+        t.recording_status + ", " + (t.alarms || []).length + " alarms)"
+        : "\u2717 trial " + trialId + " is not stored yet";
     }).catch(function (err) {
       stored.setAttribute("data-stored", "false");
       stored.textContent = "could not check the records: " + err.message;
