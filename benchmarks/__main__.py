@@ -1,7 +1,8 @@
 """Run the benchmarks and print their tables (markdown) with the command that produced them.
 
     python -m benchmarks            # everything
-    python -m benchmarks kernels    # one of: kernels, compile, detector, recorder, records_scale
+    python -m benchmarks kernels    # one of: kernels, compile, detector, recorder, records_scale,
+    #                                       alarm_latency
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import compile_time, detector, kernels, recorder, records_scale
+from benchmarks import alarm_latency, compile_time, detector, kernels, recorder, records_scale
 from benchmarks.databases import bench_databases
 
 SUITES: dict[str, tuple[str, Callable[[], str]]] = {
     "kernels": ("Processing pipeline throughput", lambda: kernels.markdown(kernels.run())),
     "compile": ("Numba cold start", lambda: compile_time.markdown(compile_time.run())),
+    "alarm_latency": ("Safety-limit alarm, load crossing to patient page",
+                      lambda: alarm_latency.markdown(alarm_latency.run())),
     "recorder": ("Recorder: loop stall and storage", lambda: _on_databases(recorder)),
     "records_scale": ("Clinic records at scale", lambda: _on_databases(records_scale)),
     "detector": ("Gait-event detector throughput",

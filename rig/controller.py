@@ -34,6 +34,7 @@ from processing.calibration import RigCalibration
 from processing.calibration_procedures import CalibrationResult
 from processing.layouts import load_bar_layout, load_insole_layout
 from rig.live_message import Feedback, LoadSnapshot, PatientOnRig, RigView, live_message
+from rig.milestones import MilestoneTracker
 from rig.recorder import TrialRecorder, board_devices, recover_spooled, setup_fields
 from rig.records import Records
 from rig.settings import Settings
@@ -63,7 +64,7 @@ STANDING_PHASES = ("both", "left", "right")
 class RigController:
     """Boards in, live state out. ``start()`` connects and begins; ``stop()`` ends everything."""
 
-    def __init__(self, settings: Settings, publish: Callable[[str], None] | None = None,
+    def __init__(self, settings: Settings, publish: Callable[[str, bool], None] | None = None,
                  records: Records | None = None) -> None:
         self.settings = settings
         self.publish = publish
@@ -94,6 +95,9 @@ class RigController:
         self.standing_phases: dict[str, procedures.StandingPhase] = {}
         self._recent: deque[MergedBlock] = deque()
         self._milestone: dict[str, Any] | None = None
+        self.milestones = MilestoneTracker()
+        self._best_streaks: dict[str, int] = {}  # per patient, since the server started
+        self._known_roles: dict[str, str] = {}  # port -> the role its board said it has
         self._seq = 0
         self._lock = threading.RLock()
         self._publish_now = threading.Event()
@@ -216,6 +220,7 @@ class RigController:
             if self.records is not None:
                 self.recording = self._start_recording(self.records, trial_id, now)
             self._milestone = None
+            self.milestones = MilestoneTracker(self._best_streaks.get(self._patient_key(), 0))
         self._publish_now.set()
         return self.trial
 
@@ -243,8 +248,13 @@ class RigController:
             elif self.records is not None:
                 self.records.stop_trial(trial.trial_id)
             self.last_summary = summary
+            key = self._patient_key()
+            self._best_streaks[key] = max(self._best_streaks.get(key, 0), trial.steps.best_streak)
         self._publish_now.set()
         return summary
+
+    def _patient_key(self) -> str:
+        return str(self.patient.patient_id or self.patient.display_name)
 
     # -- recording (rig.recorder) ---------------------------------------------------------------
 
@@ -365,7 +375,7 @@ class RigController:
             if urgent or now - last_publish >= (interval_s if pending else IDLE_PUBLISH_S):
                 self._publish_now.clear()
                 with self._lock:
-                    self._publish(now, load, collector)
+                    self._publish(now, load, collector, urgent)
                 last_publish, pending = now, False
 
     def _process(self, block: MergedBlock) -> LoadSnapshot:
@@ -390,8 +400,13 @@ class RigController:
                 self.recording.append(block, result)
         return newest_load(block.host_time_s[-1], result)
 
-    def _publish(self, now: float, load: LoadSnapshot | None, collector: FrameCollector) -> None:
+    def _publish(self, now: float, load: LoadSnapshot | None, collector: FrameCollector,
+                 urgent: bool = False) -> None:
+        """Encode and hand on the state; ``urgent`` (an alarm started or ended, a control
+        changed) lets the hub send it at once, past each client's rate limit."""
         self._seq += 1
+        if self.trial is not None and self.trial.running:
+            self._milestone = self.milestones.update(self.trial.steps, now)
         view = RigView(
             rig_id=self.settings.rig_id, patient=self.patient, exercise=self.monitor.exercise,
             targets=self.monitor.targets, band_side=self.monitor.band_side(now),
@@ -402,15 +417,18 @@ class RigController:
         text = json.dumps(message, separators=(",", ":"))
         self.latest, self.latest_json = message, text
         if self.publish is not None:
-            self.publish(text)
+            self.publish(text, urgent)
 
     def device_status(self) -> list[dict[str, Any]]:
         devices = []
         for link in self.links:
             status = link.status()
             age = status.last_frame_age_s
+            if status.role:  # an unplugged board keeps the name it had (no HELLO to say it)
+                self._known_roles[status.port] = status.role
             devices.append({
-                "role": status.role, "port": status.port, "connected": status.connected,
+                "role": self._known_roles.get(status.port, status.role), "port": status.port,
+                "connected": status.connected,
                 "silent": age is None or age > SILENT_AFTER_S,
                 "serial_number": status.serial_number,
                 "firmware_version": status.firmware_version,

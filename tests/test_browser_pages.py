@@ -281,7 +281,8 @@ def test_display_numbers_agree_with_the_websocket_stream(
         else:
             assert float(shown[side]["displayed"]) == pytest.approx(sent, abs=0.051)
         assert shown[side]["number"] == expected_number(sent), f"{side} big number"
-        assert shown[side]["band"] == band_state(sent, last["target_band_pct_bw"]), f"{side} cue"
+        # v2: the band is drawn on the leg it applies to (band_side); the other leg has none.
+        assert shown[side]["band"] == band_state(sent, last[f"{side}_band_pct_bw"]), f"{side} cue"
     assert shown["handsNumber"] == expected_number(last["bars_pct_bw"])
 
 
@@ -331,7 +332,7 @@ def test_console_lists_three_connected_boards(live_server: str, open_page: PageF
     for side in SIDES:
         expect(page.locator(f"#{side}-foot-pct")).to_have_text(re.compile(r"^\d+$"))
     link = page.locator("#open-display")
-    expect(link).to_have_attribute("href", "/display")
+    expect(link).to_have_attribute("href", "/rigs/rig-1/display")  # the rig's display link
     box = link.bounding_box()
     assert box is not None and box["height"] >= 44, "touch target too small"
 

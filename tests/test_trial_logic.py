@@ -93,3 +93,54 @@ def test_trial_state_machine_and_summary() -> None:
     assert summary["steps"] == 0 and summary["stance_symmetry_index_pct"] is None
     with pytest.raises(TrialStateError):
         trial.stop(21.0)
+
+
+def test_milestones_first_step_on_target_then_a_personal_best() -> None:
+    from rig.milestones import MilestoneTracker
+
+    counter = StepCounter("left")
+    t = np.arange(0, 20, 0.01)
+    counter.add_samples(t, np.full_like(t, 50.0), np.zeros_like(t))
+    tracker = MilestoneTracker(previous_best_streak=3)
+    assert tracker.update(counter, 0.0) is None
+    band = (40.0, 60.0)
+    kinds = []
+    for i in range(5):
+        counter.event("left", "heel_strike", 1.0 + i, band)
+        counter.event("left", "toe_off", 1.6 + i, band)
+        milestone = tracker.update(counter, 2.0 + i)
+        kinds.append(None if milestone is None else (milestone["id"], milestone["kind"]))
+    # step 1: the first on target; steps 2-3: streak 3 is not above the previous best (3);
+    # step 4: streak 4 beats it; step 5: streak 5 beats it again (a new milestone id).
+    assert kinds == [(1, "first_on_target"), (1, "first_on_target"), (1, "first_on_target"),
+                     (2, "personal_best"), (3, "personal_best")]
+    assert "5 good steps in a row" in tracker.current["text"]  # type: ignore[index]
+
+
+def test_a_live_message_with_a_trial_steps_and_a_milestone_follows_the_schema() -> None:
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    from rig.live_message import Feedback, LoadSnapshot, PatientOnRig, RigView, live_message
+    from rig.milestones import MilestoneTracker
+
+    schema = json.loads((Path(__file__).parent.parent / "docs" /
+                         "live-message.schema.json").read_text())
+    targets = Targets(40, 60, limit_pct_bw=70)
+    trial = LiveTrial(3, Exercise.WALKING, targets, "left", started_s=0.0)
+    t = np.arange(0, 2, 0.01)
+    trial.add_samples(t, np.full_like(t, 50.0), np.full_like(t, 20.0), np.full_like(t, 5.0))
+    trial.steps.event("left", "heel_strike", 0.1, (40, 60))
+    trial.steps.event("left", "toe_off", 0.7, (40, 60))
+    milestone = MilestoneTracker().update(trial.steps, 1.0)
+    view = RigView("rig-1", PatientOnRig("Ana", 80.0, "left"), Exercise.WALKING, targets, "left",
+                   [], Feedback(), trial, milestone)
+    load = LoadSnapshot(2.0, (400.0, 150.0, 20.0, 20.0), (51.0, 19.0, 2.5, 2.5),
+                        (67.0, 25.0, 4.0, 4.0), (0.0, 120.0), (1.0, 100.0), 900.0, 950.0)
+    message = live_message(9, 2.001, view, load, [], {}, {})
+    jsonschema.validate(message, schema)
+    assert message["steps"]["on_target"] == 1 and message["milestone"]["kind"] == "first_on_target"
+    assert message["left_band_pct_bw"] == [40, 60] and message["right_band_pct_bw"] is None
+    assert message["left_in_band"] is True and message["right_in_band"] is None

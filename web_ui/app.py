@@ -26,8 +26,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         loop = asyncio.get_running_loop()
         hub: LiveHub = app.state.hub
 
-        def publish(text: str) -> None:
-            loop.call_soon_threadsafe(hub.publish, text)
+        def publish(text: str, urgent: bool = False) -> None:
+            loop.call_soon_threadsafe(hub.publish, text, urgent)
 
         records = Records.open(settings.resolved_database_url(), settings.migrate_on_start)
         controller = RigController(settings, publish, records)

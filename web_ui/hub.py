@@ -1,8 +1,9 @@
 """Fan-out of the live state to websocket clients: every client always gets the newest state.
 
 The hub keeps one message, the newest. A client task sends it when it is newer than what that
-client last got, at most ``max_rate_hz`` times per second. A client that reads slowly simply skips
-states: nothing queues up for it, and its slowness never delays the others.
+client last got, at most ``max_rate_hz`` times per second, except an *urgent* state (an alarm
+starting or ending, a control changing), which goes out at once. A client that reads slowly
+simply skips states: nothing queues up for it, and its slowness never delays the others.
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ class LiveHub:
         self.min_interval_s = 1.0 / max_rate_hz
         self.latest = ""
         self.version = 0
+        self.urgent_version = 0  # the newest state that must not wait for the rate limit
         self._changed = asyncio.Event()
         self.clients = 0
         #: Clients dropped because they stopped reading (web_ui.routers.live).
         self.dropped_clients = 0
 
-    def publish(self, text: str) -> None:
+    def publish(self, text: str, urgent: bool = False) -> None:
         """Make ``text`` the newest state. Must run on the event loop's thread."""
         self.latest = text
         self.version += 1
+        if urgent:
+            self.urgent_version = self.version
         self._changed.set()
         self._changed = asyncio.Event()
 
@@ -33,6 +37,6 @@ class LiveHub:
         while self.version <= version:
             await self._changed.wait()
         wait_s = self.min_interval_s - (time.monotonic() - last_sent_s)
-        if wait_s > 0:
+        if wait_s > 0 and self.urgent_version <= version:
             await asyncio.sleep(wait_s)
         return self.version, self.latest

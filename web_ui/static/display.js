@@ -46,7 +46,8 @@
     none:  { symbol: "",       text: "",     hint: "" },
     below: { symbol: "\u25B2", text: "MORE", hint: "More weight on this leg" },
     in:    { symbol: "\u2713", text: "GOOD", hint: "Keep it there" },
-    above: { symbol: "\u25BC", text: "LESS", hint: "Less weight on this leg" }
+    above: { symbol: "\u25BC", text: "LESS", hint: "Less weight on this leg" },
+    alarm: { symbol: "\u26A0", text: "STOP", hint: "Over the safety limit \u2013 take weight off" }
   };
 
   function Leg(side) {
@@ -57,6 +58,7 @@
     this.band = byId(side + "-bar-band");
     this.bandZone = byId(side + "-bar-band-zone");
     this.badge = byId(side + "-prosthesis-badge");
+    this.limit = byId(side + "-bar-limit");
     this.number = byId(side + "-value-number");
     var feedback = byId(side + "-feedback");
     this.feedbackSymbol = feedback.querySelector(".feedback-symbol");
@@ -67,11 +69,22 @@
     this.bandRange = null;   // [low, high] % body weight, or null when no target is set
     this.shown = null;       // displayed (smoothed) % body weight, or null
     this.drawn = {fraction: -1, text: null, valueAttr: null, displayedAttr: null, bandState: null,
-                  overScale: null, bandKey: null, prosthetic: null};
+                  overScale: null, bandKey: null, prosthetic: null, limitKey: null,
+                  alarm: null};
+    this.alarm = false;      // the server says this leg is over its safety limit
   }
 
   /** Apply the newest message's values for this leg (called once per new message). */
-  Leg.prototype.receive = function (valuePct, band) {
+  Leg.prototype.receive = function (valuePct, band, limitPct, alarm) {
+    var limitKey = isNum(limitPct) ? String(limitPct) : "";
+    if (limitKey !== this.drawn.limitKey) {
+      this.drawn.limitKey = limitKey;
+      if (limitKey) {
+        this.limit.style.bottom = clamp(limitPct, 0, SCALE_MAX_PCT) / SCALE_MAX_PCT * 100 + "%";
+      }
+      this.limit.hidden = !limitKey;
+    }
+    this.alarm = !!alarm;
     this.target = isNum(valuePct) ? valuePct : null;
     if (this.target === null) {
       this.shown = null;
@@ -116,7 +129,11 @@
 
   /** Advance the smoothing by dtMs and write whatever changed. */
   Leg.prototype.render = function (dtMs) {
-    if (this.target !== null) this.shown = approach(this.shown, this.target, dtMs);
+    if (this.target !== null) {
+      // Over the safety limit the bar and number show the load as it is, unsmoothed: the STOP
+      // cue must never sit beside a number under the limit.
+      this.shown = this.alarm ? this.target : approach(this.shown, this.target, dtMs);
+    }
     var shown = this.shown;
     var d = this.drawn;
 
@@ -149,10 +166,19 @@
     if (state !== d.bandState) {
       d.bandState = state;
       this.root.setAttribute("data-band-state", state);
-      var cue = FEEDBACK[state];
+    }
+    var cueKey = this.alarm ? "alarm" : state;
+    if (cueKey !== d.cue) {
+      d.cue = cueKey;
+      var cue = FEEDBACK[cueKey];
       this.feedbackSymbol.textContent = cue.symbol;
       this.feedbackText.textContent = cue.text;
       this.feedbackHint.textContent = cue.hint;
+    }
+
+    if (this.alarm !== d.alarm) {
+      d.alarm = this.alarm;
+      this.root.setAttribute("data-alarm", this.alarm ? "true" : "false");
     }
 
     var overScale = shown !== null && shown > SCALE_MAX_PCT;
@@ -170,7 +196,20 @@
     target: null,
     shown: null,
     drawn: {fraction: -1, text: null, displayedAttr: null},
-    receive: function (valuePct) {
+    limitEl: byId("hands-limit"),
+    limitKey: null,
+    alarmDrawn: null,
+    receive: function (valuePct, maxPct, alarm) {
+      var key = isNum(maxPct) ? String(maxPct) : "";
+      if (key !== this.limitKey) {
+        this.limitKey = key;
+        this.limitEl.hidden = !key;
+        this.limitEl.textContent = key ? "max " + Math.round(maxPct) + " %" : "";
+      }
+      if (!!alarm !== this.alarmDrawn) {
+        this.alarmDrawn = !!alarm;
+        this.root.setAttribute("data-alarm", alarm ? "true" : "false");
+      }
       this.target = isNum(valuePct) ? valuePct : null;
       if (this.target === null) this.shown = null;
       else if (this.shown === null) this.shown = this.target;
@@ -261,17 +300,198 @@
     }
   }
 
+  /* ------------------------------------------------------------------ alarm, counter, wins */
+  var ALARM_TEXT = {
+    over_limit: "STOP – too much weight on the prosthesis",
+    hand_support: "Less weight on your hands"
+  };
+  var MILESTONE_SHOW_MS = 4000;
+
+  var feedbackView = {
+    alarmEl: byId("alarm"),
+    alarmText: byId("alarm-text"),
+    counter: byId("step-counter"),
+    good: byId("steps-on-target"),
+    total: byId("steps-total"),
+    milestoneEl: byId("milestone"),
+    milestoneText: byId("milestone-text"),
+    drawn: {alarm: null, counter: null, good: null, total: null, visual: null, milestone: null},
+    milestoneUntilMs: 0,
+    /** Alarm banner, good-step counter, encouragement and the visual switch, per message. */
+    apply: function (msg, alarm) {
+      var d = this.drawn;
+      var kinds = alarm.kinds || [];
+      var kind = kinds.indexOf("over_limit") >= 0 ? "over_limit" : kinds[0] || "";
+      var alarmKey = alarm.active ? kind : "";
+      if (alarmKey !== d.alarm) {
+        d.alarm = alarmKey;
+        this.alarmEl.hidden = !alarmKey;
+        this.alarmEl.setAttribute("data-kind", alarmKey);
+        this.alarmText.textContent = ALARM_TEXT[alarmKey] || "STOP";
+        root.setAttribute("data-alarm", alarmKey || "none");
+        if (alarmKey) {
+          alarmLog.push({since_s: alarm.since_s, kind: alarmKey, seq: msg.seq,
+                         server_time_s: msg.server_time_s, received_ms: msg._receivedMs});
+        }
+      }
+      var fb = msg.feedback || {};
+      var visual = fb.visual === false ? "off" : "on";
+      if (visual !== d.visual) {
+        d.visual = visual;
+        root.setAttribute("data-visual", visual);
+      }
+      var steps = msg.steps;
+      var showCounter = fb.counter !== false && !!steps;
+      if (showCounter !== d.counter) {
+        d.counter = showCounter;
+        this.counter.hidden = !showCounter;
+      }
+      if (steps) {
+        var good = String(steps.on_target), total = String(steps.total);
+        if (good !== d.good) { d.good = good; this.good.textContent = good; }
+        if (total !== d.total) { d.total = total; this.total.textContent = total; }
+      }
+      var m = msg.milestone;
+      var mKey = m ? String(m.id) : null;
+      if (mKey !== d.milestone) {
+        var first = this.seenAny !== true;  // opened mid-trial: no stale cheer
+        d.milestone = mKey;
+        if (m && !first) {
+          this.milestoneText.textContent = m.text;
+          this.milestoneEl.hidden = false;
+          this.milestoneUntilMs = window.performance.now() + MILESTONE_SHOW_MS;
+        }
+      }
+      this.seenAny = true;
+    },
+    render: function (nowMs) {
+      if (!this.milestoneEl.hidden && nowMs > this.milestoneUntilMs) this.milestoneEl.hidden = true;
+    }
+  };
+
+  /* Rendered alarm onsets, stamped on the wall clock (for the end-to-end latency test). */
+  var alarmLog = [];
+
+  /* ------------------------------------------------------------------ tone (Web Audio) */
+  // Graph: a steady sine (in band) and a pulsed square (over the safety limit), each through its
+  // own gain, into a master gain (volume; 0 when muted) and the speakers. Modes: "off" (tone
+  // switched off or muted), "silent" (outside the band), "in_band", "alarm".
+  var TONE_HZ = 523.25, ALARM_HZ = 880, PULSE_HZ = 4, RAMP_S = 0.015;
+  var tone = {
+    ctx: null, master: null, toneGain: null, alarmGain: null,
+    mode: "off", masterTarget: 0,
+    button: byId("sound"),
+    buttonText: byId("sound-text"),
+    init: function () {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      var ctx = this.ctx = new Ctx();
+      this.master = ctx.createGain();
+      this.master.gain.value = 0;
+      this.master.connect(ctx.destination);
+      this.toneGain = ctx.createGain();
+      this.toneGain.gain.value = 0;
+      this.toneGain.connect(this.master);
+      var sine = ctx.createOscillator();
+      sine.type = "sine";
+      sine.frequency.value = TONE_HZ;
+      sine.connect(this.toneGain);
+      sine.start();
+      this.alarmGain = ctx.createGain();
+      this.alarmGain.gain.value = 0;
+      this.alarmGain.connect(this.master);
+      var pulse = ctx.createGain();   // 0..1 at PULSE_HZ: beep-beep-beep
+      pulse.gain.value = 0.5;
+      pulse.connect(this.alarmGain);
+      var lfo = ctx.createOscillator();
+      lfo.type = "square";
+      lfo.frequency.value = PULSE_HZ;
+      var depth = ctx.createGain();
+      depth.gain.value = 0.5;
+      lfo.connect(depth);
+      depth.connect(pulse.gain);
+      lfo.start();
+      var square = ctx.createOscillator();
+      square.type = "square";
+      square.frequency.value = ALARM_HZ;
+      square.connect(pulse);
+      square.start();
+      var self = this;
+      this.button.addEventListener("click", function () { self.unlock(); });
+      ctx.onstatechange = function () { self.drawButton(); };
+    },
+    unlock: function () {
+      if (this.ctx && this.ctx.state !== "running") this.ctx.resume().catch(function () {});
+    },
+    set: function (param, value) {
+      param.setTargetAtTime(value, this.ctx.currentTime, RAMP_S);
+    },
+    apply: function (msg, alarm) {
+      if (!this.ctx) return;
+      var fb = msg.feedback || {};
+      var enabled = fb.tone !== false && fb.muted !== true;
+      var mode = "off";
+      if (enabled) {
+        var side = msg.band_side;
+        if (alarm.active && (alarm.kinds || []).indexOf("over_limit") >= 0) mode = "alarm";
+        else if (side && msg[side + "_in_band"] === true) mode = "in_band";
+        else mode = "silent";
+      }
+      var master = enabled ? 0.5 * (isNum(fb.volume_pct) ? fb.volume_pct : 60) / 100 : 0;
+      if (master !== this.masterTarget) {
+        this.masterTarget = master;
+        this.set(this.master.gain, master);
+      }
+      if (mode !== this.mode) {
+        this.mode = mode;
+        this.set(this.toneGain.gain, mode === "in_band" ? 0.6 : 0);
+        this.set(this.alarmGain.gain, mode === "alarm" ? 1 : 0);
+        this.drawButton();
+      }
+    },
+    drawButton: function () {
+      var state = !this.ctx ? "unsupported" : this.ctx.state !== "running" ? "locked"
+        : this.mode === "off" ? "off" : "on";
+      this.button.setAttribute("data-mode", state);
+      this.buttonText.textContent = state === "locked" ? "Tap for sound"
+        : state === "on" ? "Sound on" : state === "off" ? "Sound off" : "No sound";
+    },
+    /** The audio graph as it is now (read by the tests). */
+    snapshot: function () {
+      if (!this.ctx) return null;
+      return {context: this.ctx.state, mode: this.mode, master: this.master.gain.value,
+              masterTarget: this.masterTarget, tone: this.toneGain.gain.value,
+              alarm: this.alarmGain.gain.value};
+    }
+  };
+  tone.init();
+  tone.drawButton();
+
   /* ------------------------------------------------------------------ main loop */
   var legs = {left: new Leg("left"), right: new Leg("right")};
   var pending = null;        // newest message not yet applied
   var applied = null;        // newest message applied
   var drawnPatient = null;
 
+  /** The band drawn on one leg: v2 puts it on the leg it applies to (weight shift moves it). */
+  function sideBand(msg, side) {
+    var key = side + "_band_pct_bw";
+    return key in msg ? msg[key] : msg.target_band_pct_bw;
+  }
+
   function applyMessage(msg) {
-    var band = msg.target_band_pct_bw;
-    legs.left.receive(msg.left_foot_pct_bw, band);
-    legs.right.receive(msg.right_foot_pct_bw, band);
-    hands.receive(msg.bars_pct_bw);
+    var alarm = msg.alarm || {active: false, kinds: []};
+    var kinds = alarm.kinds || [];
+    var overLimit = kinds.indexOf("over_limit") >= 0;
+    ["left", "right"].forEach(function (side) {
+      var limit = msg[side + "_limit_pct_bw"];
+      legs[side].receive(msg[side + "_foot_pct_bw"], sideBand(msg, side), limit,
+        overLimit && isNum(limit));
+    });
+    hands.receive(msg.bars_pct_bw, msg.targets ? msg.targets.max_hand_support_pct_bw : null,
+      kinds.indexOf("hand_support") >= 0);
+    feedbackView.apply(msg, alarm);
+    tone.apply(msg, alarm);
 
     var patient = msg.patient || {};
     var side = String(patient.prosthetic_side || "").toLowerCase();
@@ -287,7 +507,10 @@
   }
 
   var live = GaitLive.connect({
-    onMessage: function (msg) { pending = msg; }
+    onMessage: function (msg) {
+      msg._receivedMs = window.performance.timeOrigin + window.performance.now();  // wall ms
+      pending = msg;
+    }
   });
 
   var lastFrameMs = null;
@@ -302,6 +525,14 @@
     legs.left.render(dtMs);
     legs.right.render(dtMs);
     hands.render(dtMs);
+    feedbackView.render(nowMs);
+    var pendingAlarm = alarmLog.length && alarmLog[alarmLog.length - 1].shown_ms === undefined;
+    if (pendingAlarm) {
+      // Stamped in the frame that paints the banner: performance.timeOrigin + now() is the wall
+      // clock (ms since the epoch), which the test maps onto the server's monotonic clock.
+      alarmLog[alarmLog.length - 1].shown_ms =
+        window.performance.timeOrigin + window.performance.now();
+    }
     renderConnection(connectionState(live, applied), applied);
     window.requestAnimationFrame(frame);
   }
@@ -340,5 +571,5 @@
   document.addEventListener("visibilitychange", keepAwake);
   keepAwake();
 
-  window.gaitDisplay = {live: live, legs: legs, hands: hands};
+  window.gaitDisplay = {live: live, legs: legs, hands: hands, tone: tone, alarmLog: alarmLog};
 })();

@@ -1,7 +1,7 @@
 /*
  * live.js - shared client for the rig's live websocket (/ws/live).
  *
- * The server pushes the newest rig state as JSON text messages (type "live", version 1) at
+ * The server pushes the newest rig state as JSON text messages (type "live", version 2) at
  * display rate (>= 30 per second), never a backlog. This client:
  *   - opens ws:// or wss:// on the page's own host (per location.protocol),
  *   - reconnects by itself after a drop, with exponential backoff capped at 2 s,
@@ -21,7 +21,7 @@
 (function (global) {
   "use strict";
 
-  var PROTOCOL_VERSION = 1;
+  var PROTOCOL_VERSION = 2;
   var BACKOFF_FIRST_MS = 250;
   var BACKOFF_MAX_MS = 2000;
   // A healthy server sends >= 30 messages per second; 3 s of silence on an open socket means the
