@@ -28,7 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="serial ports of the boards, e.g. /dev/ttyACM0 /dev/ttyACM1 "
                             "(default: the USB boards found by `rig devices`)")
 
+    serve.add_argument("--no-devices", action="store_true",
+                       help="a history server: no boards and no live rig (a clinic's central "
+                            "server, see docs/deploy.md)")
+
     commands.add_parser("devices", help="find the boards on this computer's USB serial ports")
+    commands.add_parser("health", help="ask the server on GAITRIG_HOST:GAITRIG_PORT whether it "
+                                       "is healthy (exit 0) or not (exit 1); for Docker")
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -47,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(settings, args)
     if args.command == "devices":
         return devices()
+    if args.command == "health":
+        return health(settings)
     return database(settings, args.db_command)
 
 
@@ -83,24 +91,69 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         updates["simulate"] = True
     if args.serial:
         updates["serial_ports"] = args.serial
+    if args.no_devices:
+        updates["devices"] = False
     settings = settings.model_copy(update=updates)
-    if not settings.simulate and not settings.serial_ports:
+    if settings.devices and not settings.simulate and not settings.serial_ports:
         from drivers.discovery import discover
 
         settings = settings.model_copy(update={"serial_ports": [b.port for b in discover()]})
-    if not settings.simulate and not settings.serial_ports:
+    if settings.devices and not settings.simulate and not settings.serial_ports:
         print("rig serve: no boards found on USB serial ports: plug them in, give --serial "
               "PORT ..., or use --simulate for the virtual rig", file=sys.stderr)
         return 2
-    if not is_loopback(settings.host):
+    tls = tls_files(settings)
+    if not is_loopback(settings.host) and tls is None:
         print(f"WARNING: listening on {settings.host} without TLS: anyone on this network can "
               "see the live data. See docs/deploy.md.", file=sys.stderr)
-    base = f"http://{settings.host}:{settings.port}"
-    print(f"\n  gaitrig {'(virtual rig)' if settings.simulate else ''}\n"
+    base = f"{'https' if tls else 'http'}://{settings.host}:{settings.port}"
+    kind = ("(history server, no rig)" if not settings.devices
+            else "(virtual rig)" if settings.simulate else "")
+    print(f"\n  gaitrig {settings.rig_id} {kind}\n"
           f"  Patient display:   {base}/display\n"
           f"  Therapist console: {base}/console\n", flush=True)
+    sys.setswitchinterval(settings.gil_switch_interval_s)  # the live path waits less for the GIL
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="warning", ws_ping_interval=5.0, ws_ping_timeout=10.0)
+                log_level="warning", ws_ping_interval=5.0, ws_ping_timeout=10.0,
+                ws_per_message_deflate=settings.live_compression,
+                ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
+    return 0
+
+
+def tls_files(settings: Settings) -> tuple[str, str] | None:
+    """(certificate, key) paths when TLS is configured; both or neither must be given."""
+    cert, key = settings.tls_certfile, settings.tls_keyfile
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise SystemExit("rig serve: set both GAITRIG_TLS_CERTFILE and GAITRIG_TLS_KEYFILE")
+    for path in (cert, key):
+        if not path.is_file():
+            raise SystemExit(f"rig serve: TLS file {path} does not exist")
+    return str(cert), str(key)
+
+
+def health(settings: Settings) -> int:
+    """GET /api/health on this machine's server; 0 when it answers status ok (stdlib only)."""
+    import json
+    import ssl
+    import urllib.request
+
+    scheme = "https" if settings.tls_certfile else "http"
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    url = f"{scheme}://{host}:{settings.port}/api/health"
+    # The certificate names the clinic's host name, not 127.0.0.1: only liveness is checked here.
+    context = ssl._create_unverified_context() if scheme == "https" else None
+    try:
+        with urllib.request.urlopen(url, timeout=5.0, context=context) as response:
+            answer = json.load(response)
+    except (OSError, ValueError) as exc:
+        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
+        return 1
+    if answer.get("status") != "ok":
+        print(f"unhealthy: {url} answered {answer}", file=sys.stderr)
+        return 1
+    print(f"ok: {answer.get('rig_id')} ({answer.get('database')})")
     return 0
 
 

@@ -47,8 +47,6 @@ log = logging.getLogger(__name__)
 SILENT_AFTER_S = 0.5
 #: Even with no data, the state (device status) is republished this often (s).
 IDLE_PUBLISH_S = 0.1
-#: The processing loop works on blocks at least this long (s): batching for the numba kernels.
-MIN_BLOCK_S = 0.002
 #: How much of the recent signal is kept for tare and calibration (s).
 RECENT_S = 3.0
 #: What the virtual patient does for each exercise (virtual rig only).
@@ -99,8 +97,8 @@ class RigController:
 
     def start(self) -> None:
         pipeline.warm_up()
-        ports = list(self.settings.serial_ports)
-        if self.settings.simulate:
+        ports = list(self.settings.serial_ports) if self.settings.devices else []
+        if self.settings.simulate and self.settings.devices:
             self.virtual_rig = VirtualRig(
                 body_mass_kg=self.settings.body_mass_kg,
                 prosthetic_side=self.settings.prosthetic_side,
@@ -308,8 +306,11 @@ class RigController:
         while not self._stopping.is_set():
             collector.new_data.wait(IDLE_PUBLISH_S)
             now = time.monotonic()
-            if now - last_block < MIN_BLOCK_S:
-                time.sleep(MIN_BLOCK_S - (now - last_block))
+            block_s = self.settings.processing_block_s
+            # By default one block per live update, taken when it is due (docs/benchmarks.md).
+            wait_s = (last_publish + interval_s if block_s is None else last_block + block_s) - now
+            if wait_s > 0:
+                time.sleep(wait_s)
             last_block = time.monotonic()
             block = collector.take_block()
             if block is not None:
@@ -350,7 +351,7 @@ class RigController:
             rig_id=self.settings.rig_id, patient=self.patient, exercise=self.monitor.exercise,
             targets=self.monitor.targets, band_side=self.monitor.band_side(now),
             alarms=self.monitor.active(), feedback=self.feedback, trial=self.trial,
-            milestone=self._milestone)
+            milestone=self._milestone, live_rig=self.settings.devices)
         message = live_message(self._seq, now, view, load, self.device_status(),
                                collector.newest_seq, collector.newest_device_time)
         text = json.dumps(message, separators=(",", ":"))
