@@ -189,6 +189,9 @@ class RigController:
 
     def start_trial(self, exercise: Exercise | None = None) -> LiveTrial:
         with self._lock:
+            if not self.settings.devices:
+                raise TrialStateError("this is a history server (--no-devices): it has no rig "
+                                      "to record a trial from")
             if self.trial is not None and self.trial.state != "stopped":
                 raise TrialStateError("a trial is already running: stop it first")
             if exercise is not None:
