@@ -1,7 +1,7 @@
 """Run the benchmarks and print their tables (markdown) with the command that produced them.
 
     python -m benchmarks            # everything
-    python -m benchmarks kernels    # one of: kernels, compile
+    python -m benchmarks kernels    # one of: kernels, compile, e2e, rate
 """
 
 from __future__ import annotations
@@ -11,11 +11,15 @@ import platform
 import sys
 from collections.abc import Callable
 
-from benchmarks import compile_time, kernels
+from benchmarks import compile_time, end_to_end, kernels
 
 SUITES: dict[str, tuple[str, Callable[[], str]]] = {
     "kernels": ("Processing pipeline throughput", lambda: kernels.markdown(kernels.run())),
     "compile": ("Numba cold start", lambda: compile_time.markdown(compile_time.run())),
+    "e2e": ("End to end: boards -> server -> websocket clients",
+            lambda: end_to_end.loads_markdown(end_to_end.run_loads())),
+    "rate": ("Highest insole rate without dropped frames",
+             lambda: end_to_end.sweep_markdown(end_to_end.sweep())),
 }
 
 

@@ -12,8 +12,10 @@ import os
 import re
 import shlex
 import shutil
+import ssl
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,11 +153,14 @@ def image_process_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         env[key] = interpolate(str(value), {"POSTGRES_PASSWORD": "unused"})
     env.update({"GAITRIG_DATABASE_URL": f"sqlite:///{tmp_path / 'clinic.sqlite3'}",
                 "GAITRIG_DATA_DIR": str(tmp_path), "GAITRIG_PORT": str(free_port()),
-                "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONUNBUFFERED": "1"})
+                # One compile cache for every test run (the image fills its own at build time).
+                "NUMBA_CACHE_DIR": str(Path(tempfile.gettempdir()) / "gaitrig-test-numba"),
+                "PYTHONUNBUFFERED": "1"})
     yield {key: value for key, value in env.items() if value != ""}
 
 
-def wait_healthy(url: str, process: subprocess.Popen[str], timeout_s: float = 90) -> dict[str, Any]:
+def wait_healthy(url: str, process: subprocess.Popen[str], timeout_s: float = 180
+                 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         assert process.poll() is None, f"the server exited: {process.communicate()[0]}"
@@ -190,3 +195,48 @@ def test_image_command_serves_outside_docker_and_its_healthcheck_agrees(
         process.terminate()
         output = process.communicate(timeout=30)[0]
     assert "without TLS" in output  # 0.0.0.0 without certificates: the warning is printed
+
+
+def test_tls_settings_serve_https_and_silence_the_warning(
+        image_process_env: dict[str, str], tmp_path: Path) -> None:
+    require_tool(shutil.which("openssl") is not None, "openssl", "sudo apt-get install openssl")
+    cert, key = tmp_path / "rig.crt", tmp_path / "rig.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=rig-1.clinic.example", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    env = {**image_process_env, "GAITRIG_TLS_CERTFILE": str(cert),
+           "GAITRIG_TLS_KEYFILE": str(key)}
+    cmd = exec_form(next(rest for word, rest in dockerfile_instructions() if word == "CMD"))
+    process = subprocess.Popen(rig_command(cmd), env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"https://127.0.0.1:{env['GAITRIG_PORT']}"
+        trust = ssl.create_default_context(cafile=str(cert))
+        trust.check_hostname = False  # the certificate names the rig, the test dials 127.0.0.1
+        deadline = time.monotonic() + 180
+        while True:
+            assert process.poll() is None, f"the server exited: {process.communicate()[0]}"
+            try:
+                answer = httpx.get(url + "/api/health", verify=trust, timeout=2)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "no HTTPS answer within 180 s"
+                time.sleep(0.3)
+        assert answer.json()["status"] == "ok"
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(url.replace("https", "http") + "/api/health", timeout=2)
+        up = subprocess.run(rig_command(["rig", "health"]), env=env, capture_output=True,
+                            text=True)
+        assert up.returncode == 0, up.stderr
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert "without TLS" not in output and f"https://0.0.0.0:{env['GAITRIG_PORT']}" in output
+
+
+def test_half_a_tls_configuration_is_refused(image_process_env: dict[str, str],
+                                             tmp_path: Path) -> None:
+    env = {**image_process_env, "GAITRIG_TLS_CERTFILE": str(tmp_path / "missing.crt")}
+    result = subprocess.run([sys.executable, "-m", "rig.cli", "serve", "--no-devices"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "GAITRIG_TLS_KEYFILE" in result.stderr
