@@ -240,6 +240,7 @@ def measure(server: Server, rig: VirtualRig, mode: str, clients: int, duration_s
     ws_url = server.url.replace("http://", "ws://") + "/ws/live"
     before = server.devices()
     sent_before = {role: rig.boards[role].data_frames_sent for role in INSOLES}
+    counted_from_s = time.monotonic()
     runner = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.ws_clients", ws_url, str(clients), str(duration_s)],
         stdout=subprocess.PIPE, text=True)
@@ -253,6 +254,7 @@ def measure(server: Server, rig: VirtualRig, mode: str, clients: int, duration_s
     out, _ = runner.communicate(timeout=duration_s + 60)
     after = server.devices()
     sent = sum(rig.boards[role].data_frames_sent - sent_before[role] for role in INSOLES)
+    counted_s = time.monotonic() - counted_from_s
     received = sum(after[role]["frames"] - before[role]["frames"] for role in INSOLES)
     lost = sum(after[role]["frames_lost"] - before[role]["frames_lost"] for role in INSOLES)
     rows = json.loads(out)["clients"]
@@ -263,8 +265,9 @@ def measure(server: Server, rig: VirtualRig, mode: str, clients: int, duration_s
     return LoadResult(mode, clients, insole_rate_hz, float(np.mean(updates)) / span_s,
                       percentiles_ms(found["display"]), percentiles_ms(found["every_frame"]),
                       100.0 * cpu_s / (wall1 - wall0), rss_mb, lost, sent, received,
-                      {f"{name}_p50_ms": percentiles_ms(found[name])["p50"]
-                       for name in ("to_built", "built_to_arrival")})
+                      {"board_rate_hz": sent / len(INSOLES) / counted_s,
+                       **{f"{name}_p50_ms": percentiles_ms(found[name])["p50"]
+                          for name in ("to_built", "built_to_arrival")}})
 
 
 MODES: dict[str, dict[str, str]] = {
@@ -296,8 +299,6 @@ def sweep(duration_s: float = 5.0, rates_hz: tuple[int, ...] = SWEEP_RATES_HZ
         for rate in rates_hz:
             with make_rig(rate) as rig, serve(rig, {}, Path(tmp), one_core=True) as server:
                 result = measure(server, rig, "sweep", 1, duration_s, rate)
-            board_rate = result.frames_sent / 2 / duration_s
-            result.extra["board_rate_hz"] = board_rate
             results.append(result)
             if not sustained(result):
                 break

@@ -304,16 +304,17 @@ class RigController:
         collector = self.collector
         interval_s = 1.0 / self.settings.live_update_hz
         last_publish = last_block = 0.0
+        block_s = self.settings.processing_block_s
+        due_s = 0.0  # by default a block per live update, due on a fixed grid (docs/benchmarks.md)
         load: LoadSnapshot | None = None
         pending = False
         while not self._stopping.is_set():
             collector.new_data.wait(IDLE_PUBLISH_S)
             now = time.monotonic()
-            block_s = self.settings.processing_block_s
-            # By default one block per live update, taken when it is due (docs/benchmarks.md).
-            wait_s = (last_publish + interval_s if block_s is None else last_block + block_s) - now
-            if wait_s > 0:
-                time.sleep(wait_s)
+            due_s = (max(due_s + interval_s, now - interval_s) if block_s is None
+                     else last_block + block_s)
+            if due_s > now:
+                time.sleep(due_s - now)
             last_block = time.monotonic()
             block = collector.take_block()
             if block is not None:
@@ -322,7 +323,9 @@ class RigController:
                 pending = True
             now = time.monotonic()
             urgent = self._publish_now.is_set()
-            if urgent or now - last_publish >= (interval_s if pending else IDLE_PUBLISH_S):
+            every_block = pending and block_s is None  # the grid already keeps the rate
+            if urgent or every_block or now - last_publish >= (
+                    interval_s if pending else IDLE_PUBLISH_S):
                 self._publish_now.clear()
                 with self._lock:
                     self._publish(now, load, collector)

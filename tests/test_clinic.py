@@ -78,6 +78,27 @@ def test_history_server_runs_without_boards_and_says_there_is_no_rig(tmp_path: P
         assert refused.status_code == 409 and "history server" in refused.json()["detail"]
 
 
+@pytest.mark.browser
+def test_history_server_display_says_no_rig(tmp_path: Path, chromium_browser: Any,
+                                            artifacts: Path) -> None:
+    url_db = f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
+    with server(tmp_path, "history", url_db, "--no-devices") as (url, process):
+        wait_healthy(url, process, boards=0)
+        context = chromium_browser.new_context(viewport={"width": 1280, "height": 800})
+        errors: list[str] = []
+        try:
+            page = context.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url + "/display")
+            page.wait_for_selector('#display[data-connection="no-rig"]', timeout=30_000)
+            assert "No rig on this server" in page.inner_text("#connection-overlay")
+            assert page.inner_text("#connection-status") == "No rig"
+            page.screenshot(path=str(artifacts / "display-history-server-no-rig.png"))
+        finally:
+            context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"
+
+
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_two_rigs_record_at_once_into_one_postgres_and_the_history_server_sees_both(
