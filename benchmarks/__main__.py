@@ -1,7 +1,7 @@
 """Run the benchmarks and print their tables (markdown) with the command that produced them.
 
     python -m benchmarks            # everything
-    python -m benchmarks kernels    # one of: kernels, compile, e2e, rate
+    python -m benchmarks kernels    # one of: kernels, compile, live-path, e2e, rate
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ import platform
 import sys
 from collections.abc import Callable
 
-from benchmarks import compile_time, end_to_end, kernels
+from benchmarks import compile_time, end_to_end, kernels, live_path
 
 SUITES: dict[str, tuple[str, Callable[[], str]]] = {
     "kernels": ("Processing pipeline throughput", lambda: kernels.markdown(kernels.run())),
     "compile": ("Numba cold start", lambda: compile_time.markdown(compile_time.run())),
+    "live-path": ("Per-frame work on the host, before and after issue 8",
+                  lambda: live_path.markdown(live_path.run())),
     "e2e": ("End to end: boards -> server -> websocket clients",
             lambda: end_to_end.loads_markdown(end_to_end.run_loads())),
     "rate": ("Highest insole rate without dropped frames",

@@ -120,3 +120,11 @@ def test_end_to_end_benchmark_measures_real_updates_from_another_process() -> No
     assert result.frames_sent > 0 and result.frames_received > 0
     table = end_to_end.loads_markdown(results)
     assert "batched (default)" in table and "every-frame latency" in table
+
+
+def test_live_path_benchmark_compares_with_the_code_before_issue_8() -> None:
+    from benchmarks import live_path
+
+    result = live_path.run(rounds=1)  # run() first checks both decoders agree frame by frame
+    assert all(value > 0 for value in result.values())
+    assert "wire decoder" in live_path.markdown(result)
