@@ -1,7 +1,7 @@
 """Run the benchmarks and print their tables (markdown) with the command that produced them.
 
     python -m benchmarks            # everything
-    python -m benchmarks kernels    # one of: kernels, compile, live-path, e2e, rate
+    python -m benchmarks kernels    # one of: kernels, compile, live-path, e2e, rate, rate-one-core
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ SUITES: dict[str, tuple[str, Callable[[], str]]] = {
             lambda: end_to_end.loads_markdown(end_to_end.run_loads())),
     "rate": ("Highest insole rate without dropped frames",
              lambda: end_to_end.sweep_markdown(end_to_end.sweep())),
+    "rate-one-core": ("Highest insole rate without dropped frames, server pinned to one core",
+                      lambda: end_to_end.sweep_markdown(end_to_end.sweep(one_core=True))),
 }
 
 

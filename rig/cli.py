@@ -112,7 +112,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"\n  gaitrig {settings.rig_id} {kind}\n"
           f"  Patient display:   {base}/display\n"
           f"  Therapist console: {base}/console\n", flush=True)
-    sys.setswitchinterval(settings.gil_switch_interval_s)  # the live path waits less for the GIL
+    sys.setswitchinterval(settings.gil_switch_interval_s)  # how long a thread keeps the GIL
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_level="warning", ws_ping_interval=5.0, ws_ping_timeout=10.0,
                 ws_per_message_deflate=settings.live_compression,

@@ -62,9 +62,9 @@ class Settings(BaseSettings):
         default=False, description="Offer permessage-deflate on /ws/live: zlib per client and "
                                    "update, for slow links only (docs/benchmarks.md).")
     gil_switch_interval_s: float = Field(
-        default=0.0005, gt=0, le=0.1,
+        default=0.005, gt=0, le=0.1,
         description="How long a Python thread may hold the interpreter before another waiting "
-                    "one gets it (s; Python's default 0.005 delays the live path).")
+                    "one gets it (s; Python's default). docs/benchmarks.md measures 0.0005.")
 
     tls_certfile: Path | None = Field(default=None, description="PEM certificate: serve HTTPS "
                                                                "and WSS (docs/deploy.md).")
