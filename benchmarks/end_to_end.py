@@ -280,6 +280,7 @@ def measure(server: Server, rig: VirtualRig, mode: str, clients: int, duration_s
 MODES: dict[str, dict[str, str]] = {
     "batched (default)": {},
     "batched, GIL switch 0.5 ms": {"GAITRIG_GIL_SWITCH_INTERVAL_S": "0.0005"},
+    "batched, 250 updates/s": {"GAITRIG_LIVE_UPDATE_HZ": "250"},
     "as before issue 8 (2 ms blocks, deflate)": {"GAITRIG_PROCESSING_BLOCK_S": "0.002",
                                                  "GAITRIG_LIVE_COMPRESSION": "1"},
     "baseline: JSON per arrival, no batching": {"GAITRIG_PROCESSING_BLOCK_S": "0",
