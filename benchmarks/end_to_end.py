@@ -267,7 +267,8 @@ def measure(server: Server, rig: VirtualRig, mode: str, clients: int, duration_s
     found = latencies(rig, rows, started_s + WARM_UP_S)
     cpu_s = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
     updates = [sum(1 for r in c if r[0] >= started_s + WARM_UP_S) for c in rows]
-    span_s = duration_s - WARM_UP_S
+    last_s = max((r[0] for c in rows for r in c), default=started_s + duration_s)
+    span_s = max(last_s - started_s - WARM_UP_S, 1e-3)  # the clients' window, as they saw it
     return LoadResult(mode, clients, insole_rate_hz, float(np.mean(updates)) / span_s,
                       percentiles_ms(found["display"]), percentiles_ms(found["every_frame"]),
                       100.0 * cpu_s / (wall1 - wall0), rss_mb, lost, sent, received,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from web_ui.hub import LiveHub
@@ -16,12 +14,11 @@ async def live_socket(websocket: WebSocket) -> None:
     hub: LiveHub = websocket.app.state.hub
     await websocket.accept()
     hub.clients += 1
-    version, sent_at = 0, 0.0
+    version, published_s = 0, 0.0
     try:
         while True:
-            version, text = await hub.next_after(version, sent_at)
+            version, text, published_s = await hub.next_after(version, published_s)
             await websocket.send_text(text)
-            sent_at = time.monotonic()
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
