@@ -2,7 +2,7 @@
 
     python -m benchmarks            # everything
     python -m benchmarks kernels    # one of: kernels, compile, detector, recorder, records_scale,
-    #                                       alarm_latency
+    #                                       alarm_latency, live-path, e2e, rate, rate-one-core
 """
 
 from __future__ import annotations
@@ -13,7 +13,16 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import alarm_latency, compile_time, detector, kernels, recorder, records_scale
+from benchmarks import (
+    alarm_latency,
+    compile_time,
+    detector,
+    end_to_end,
+    kernels,
+    live_path,
+    recorder,
+    records_scale,
+)
 from benchmarks.databases import bench_databases
 
 SUITES: dict[str, tuple[str, Callable[[], str]]] = {
@@ -25,6 +34,14 @@ SUITES: dict[str, tuple[str, Callable[[], str]]] = {
     "records_scale": ("Clinic records at scale", lambda: _on_databases(records_scale)),
     "detector": ("Gait-event detector throughput",
                  lambda: detector.markdown(detector.run())),
+    "live-path": ("Per-frame work on the host, before and after issue 8",
+                  lambda: live_path.markdown(live_path.run())),
+    "e2e": ("End to end: boards -> server -> websocket clients",
+            lambda: end_to_end.loads_markdown(end_to_end.run_loads())),
+    "rate": ("Highest insole rate without dropped frames",
+             lambda: end_to_end.sweep_markdown(end_to_end.sweep())),
+    "rate-one-core": ("Highest insole rate without dropped frames, server pinned to one core",
+                      lambda: end_to_end.sweep_markdown(end_to_end.sweep(one_core=True))),
 }
 
 

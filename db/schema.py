@@ -8,9 +8,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: PostgreSQL advisory lock held while migrating (any fixed 64-bit number; "gaitrig" in ASCII).
+MIGRATION_LOCK_KEY = 0x67616974726967
 
 
 class SchemaBehindError(RuntimeError):
@@ -58,6 +60,11 @@ def upgrade(engine: Engine) -> None:
     _refuse_newer(current_revision(engine))
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Rigs of a clinic may start at once against one database: one migrates, the others
+            # wait for it and then find nothing left to do (the lock ends with the transaction).
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -14,6 +14,7 @@ the next 0x00 delimiter, and the damage is counted in :class:`LinkCounters`.
 from __future__ import annotations
 
 import binascii
+import functools
 import struct
 from collections import deque
 from dataclasses import dataclass, field
@@ -236,10 +237,9 @@ def parse_frame(frame: bytes) -> Message:
         raise FrameError(f"frame of {len(frame)} bytes is shorter than the header")
     type_code, device_id, seq, timestamp_us = HEADER.unpack_from(frame)
     payload = frame[HEADER.size:]
-    try:
-        kind = MessageType(type_code)
-    except ValueError:
-        raise FrameError(f"unknown message type 0x{type_code:02x}") from None
+    kind = _MESSAGE_TYPES.get(type_code)
+    if kind is None:
+        raise FrameError(f"unknown message type 0x{type_code:02x}")
     try:
         return _PARSERS[kind](kind, device_id, seq, timestamp_us, payload)
     except (struct.error, ValueError, KeyError) as exc:
@@ -263,7 +263,13 @@ def _parse_data(_: MessageType, dev: int, seq: int, ts: int, p: bytes) -> Data:
     count, rest = divmod(len(p) - 1, width)
     if rest:
         raise ValueError(f"{len(p) - 1} value bytes is not a multiple of {width}")
-    return Data(dev, seq, ts, struct.unpack_from(f"<{count}{fmt}", p, 1), width)
+    return Data(dev, seq, ts, _values_struct(count, fmt).unpack_from(p, 1), width)
+
+
+@functools.cache
+def _values_struct(count: int, fmt: str) -> struct.Struct:
+    """The compiled layout of ``count`` values of format ``fmt`` (a few distinct ones a rig)."""
+    return struct.Struct(f"<{count}{fmt}")
 
 
 def _parse_status(_: MessageType, dev: int, seq: int, ts: int, p: bytes) -> Status:
@@ -285,6 +291,7 @@ def _parse_command(kind: MessageType, dev: int, seq: int, ts: int, p: bytes) -> 
     return Command(dev, seq, ts, kind)
 
 
+_MESSAGE_TYPES = {int(kind): kind for kind in MessageType}
 _PARSERS = {
     MessageType.HELLO: _parse_hello,
     MessageType.DATA: _parse_data,
@@ -343,21 +350,26 @@ class Decoder:
         """Consume ``data``; return the complete, valid messages it finished, in order."""
         self.counters.bytes_received += len(data)
         messages: list[Message] = []
-        start = 0
-        while True:
-            end = data.find(0, start)
-            if end < 0:
-                self._append(data[start:])
-                return messages
-            self._append(data[start:end])
-            if self._discarding:
-                self._discarding = False
-            elif self._buffer:
-                message = self._decode(bytes(self._buffer))
+        *complete, rest = data.split(DELIMITER)
+        for chunk in complete:
+            if not self._buffer and not self._discarding:
+                # The common case, a whole frame inside ``data``: decode it without copying it
+                # into the buffer and out again.
+                encoded: bytes = chunk
+                if len(chunk) > MAX_ENCODED_BYTES:
+                    self.counters.oversize_frames += 1
+                    continue
+            else:
+                self._append(chunk)
+                discarding, self._discarding = self._discarding, False
+                encoded = b"" if discarding else bytes(self._buffer)
+                self._buffer.clear()
+            if encoded:
+                message = self._decode(encoded)
                 if message is not None:
                     messages.append(message)
-            self._buffer.clear()
-            start = end + 1
+        self._append(rest)
+        return messages
 
     def _append(self, chunk: bytes) -> None:
         if self._discarding or not chunk:

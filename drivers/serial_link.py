@@ -241,7 +241,11 @@ class BoardLink:
     def _read_loop(self, ser: serial.Serial) -> None:
         while not self._closing.is_set() and self._is_current(ser):
             try:
-                data = ser.read(ser.in_waiting or 1)
+                # Wait for the first byte, then take the rest of the burst in the same call, so
+                # that a USB packet of frames is decoded and handed on once, not byte + rest.
+                data = ser.read(1)
+                if data and (waiting := ser.in_waiting):
+                    data += ser.read(waiting)
             except (OSError, serial.SerialException, TypeError) as exc:
                 # TypeError: pyserial reading a port closed under it by another thread.
                 if self._is_current(ser):

@@ -37,10 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="TLS certificate chain (PEM); with --tls-key the server speaks "
                             "only https")
 
+    serve.add_argument("--no-devices", action="store_true",
+                       help="a history server: no boards and no live rig (a clinic's central "
+                            "server, see docs/deploy.md)")
+
     commands.add_parser("devices", help="find the boards on this computer's USB serial ports")
     add_export_command(commands)
 
     add_analysis_commands(commands)
+    commands.add_parser("health", help="ask the server on GAITRIG_HOST:GAITRIG_PORT whether it "
+                                       "is healthy (exit 0) or not (exit 1); for Docker")
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -77,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return analyze_command(args)
     if args.command == "record":
         return record_command(args)
+    if args.command == "health":
+        return health(settings)
     return database(settings, args.db_command)
 
 
@@ -132,6 +140,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.serial:
         updates["serial_ports"] = args.serial
     updates.update(network_updates(args))
+    if args.no_devices:
+        updates["devices"] = False
     settings = settings.model_copy(update=updates)
     access = check_access(settings.host, settings.allow_network, settings.tls_keyfile,
                           settings.tls_certfile)
@@ -140,11 +150,11 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     if access.warning:
         print(access.warning, file=sys.stderr)
-    if not settings.simulate and not settings.serial_ports:
+    if settings.devices and not settings.simulate and not settings.serial_ports:
         from drivers.discovery import discover
 
         settings = settings.model_copy(update={"serial_ports": [b.port for b in discover()]})
-    if not settings.simulate and not settings.serial_ports:
+    if settings.devices and not settings.simulate and not settings.serial_ports:
         print("rig serve: no boards found on USB serial ports: plug them in, give --serial "
               "PORT ..., or use --simulate for the virtual rig", file=sys.stderr)
         return 2
@@ -156,12 +166,16 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     scheme = "https" if settings.tls_certfile else "http"
     base = f"{scheme}://{settings.host}:{settings.port}"
-    print(f"\n  gaitrig {'(virtual rig)' if settings.simulate else ''}\n"
+    kind = ("(history server, no rig)" if not settings.devices
+            else "(virtual rig)" if settings.simulate else "")
+    print(f"\n  gaitrig {settings.rig_id} {kind}\n"
           f"  Patient display:   {base}/display\n"
           f"  Therapist console: {base}/console\n", flush=True)
+    sys.setswitchinterval(settings.gil_switch_interval_s)  # how long a thread keeps the GIL
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_level="warning", ws_ping_interval=5.0, ws_ping_timeout=10.0,
-                ws=LiveWebSocketProtocol, ssl_keyfile=settings.tls_keyfile,
+                ws=LiveWebSocketProtocol, ws_per_message_deflate=settings.live_compression,
+                ssl_keyfile=settings.tls_keyfile,
                 ssl_certfile=settings.tls_certfile)
     return 0
 
@@ -183,6 +197,30 @@ def backup_or_restore(settings: Settings, action: str, file: str) -> int:
     print(f"{'backed up' if action == 'backup' else 'restored'} {rows} rows of "
           f"{len(info.tables)} tables and {info.blobs} recording chunks (schema revision "
           f"{info.schema_revision}) {'to' if action == 'backup' else 'from'} {info.path}")
+    return 0
+
+
+def health(settings: Settings) -> int:
+    """GET /api/health on this machine's server; 0 when it answers status ok (stdlib only)."""
+    import json
+    import ssl
+    import urllib.request
+
+    scheme = "https" if settings.tls_certfile else "http"
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    url = f"{scheme}://{host}:{settings.port}/api/health"
+    # The certificate names the clinic's host name, not 127.0.0.1: only liveness is checked here.
+    context = ssl._create_unverified_context() if scheme == "https" else None
+    try:
+        with urllib.request.urlopen(url, timeout=5.0, context=context) as response:
+            answer = json.load(response)
+    except (OSError, ValueError) as exc:
+        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
+        return 1
+    if answer.get("status") != "ok":
+        print(f"unhealthy: {url} answered {answer}", file=sys.stderr)
+        return 1
+    print(f"ok: {answer.get('rig_id')} ({answer.get('database')})")
     return 0
 
 

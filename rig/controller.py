@@ -50,8 +50,6 @@ log = logging.getLogger(__name__)
 SILENT_AFTER_S = 0.5
 #: Even with no data, the state (device status) is republished this often (s).
 IDLE_PUBLISH_S = 0.1
-#: The processing loop works on blocks at least this long (s): batching for the numba kernels.
-MIN_BLOCK_S = 0.002
 #: How much of the recent signal is kept for tare and calibration (s).
 RECENT_S = 3.0
 #: What the virtual patient does for each exercise (virtual rig only).
@@ -110,8 +108,8 @@ class RigController:
         pipeline.warm_up()
         if self.records is not None:  # what a stop with the database away left in the spool
             recover_spooled(self.records, self.spool_folder)
-        ports = list(self.settings.serial_ports)
-        if self.settings.simulate:
+        ports = list(self.settings.serial_ports) if self.settings.devices else []
+        if self.settings.simulate and self.settings.devices:
             self.virtual_rig = VirtualRig(
                 body_mass_kg=self.settings.body_mass_kg,
                 prosthetic_side=self.settings.prosthetic_side,
@@ -205,6 +203,9 @@ class RigController:
 
     def start_trial(self, exercise: Exercise | None = None) -> LiveTrial:
         with self._lock:
+            if not self.settings.devices:
+                raise TrialStateError("this is a history server (--no-devices): it has no rig "
+                                      "to record a trial from")
             if self.trial is not None and self.trial.state != "stopped":
                 raise TrialStateError("a trial is already running: stop it first")
             if exercise is not None:
@@ -357,13 +358,17 @@ class RigController:
         collector = self.collector
         interval_s = 1.0 / self.settings.live_update_hz
         last_publish = last_block = 0.0
+        block_s = self.settings.processing_block_s
+        due_s = 0.0  # by default a block per live update, due on a fixed grid (docs/benchmarks.md)
         load: LoadSnapshot | None = None
         pending = False
         while not self._stopping.is_set():
             collector.new_data.wait(IDLE_PUBLISH_S)
             now = time.monotonic()
-            if now - last_block < MIN_BLOCK_S:
-                time.sleep(MIN_BLOCK_S - (now - last_block))
+            due_s = (max(due_s + interval_s, now - interval_s) if block_s is None
+                     else last_block + block_s)
+            if due_s > now:
+                time.sleep(due_s - now)
             last_block = time.monotonic()
             block = collector.take_block()
             if block is not None:
@@ -372,7 +377,9 @@ class RigController:
                 pending = True
             now = time.monotonic()
             urgent = self._publish_now.is_set()
-            if urgent or now - last_publish >= (interval_s if pending else IDLE_PUBLISH_S):
+            every_block = pending and block_s is None  # the grid already keeps the rate
+            if urgent or every_block or now - last_publish >= (
+                    interval_s if pending else IDLE_PUBLISH_S):
                 self._publish_now.clear()
                 with self._lock:
                     self._publish(now, load, collector, urgent)
@@ -411,7 +418,7 @@ class RigController:
             rig_id=self.settings.rig_id, patient=self.patient, exercise=self.monitor.exercise,
             targets=self.monitor.targets, band_side=self.monitor.band_side(now),
             alarms=self.monitor.active(), feedback=self.feedback, trial=self.trial,
-            milestone=self._milestone)
+            milestone=self._milestone, live_rig=self.settings.devices)
         message = live_message(self._seq, now, view, load, self.device_status(),
                                collector.newest_seq, collector.newest_device_time)
         text = json.dumps(message, separators=(",", ":"))

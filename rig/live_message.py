@@ -64,6 +64,7 @@ class RigView:
     feedback: Feedback
     trial: LiveTrial | None
     milestone: dict[str, Any] | None
+    live_rig: bool = True  # False on a history server (rig serve --no-devices): no boards
 
 
 def number(value: float, digits: int = 2) -> float | None:
@@ -111,6 +112,7 @@ def live_message(
         "server_time_s": round(server_time_s, 6),
         "sample_time_s": None if load is None else round(load.sample_time_s, 6),
         "rig_id": view.rig_id,
+        "live_rig": view.live_rig,
         "patient": {"display_name": patient.display_name, "body_mass_kg": patient.body_mass_kg,
                     "prosthetic_side": patient.prosthetic_side},
         "body_weight_n": number(patient.body_weight_n),

@@ -20,7 +20,9 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Everything the server reads from its environment. Units are in the names."""
 
-    model_config = SettingsConfigDict(env_prefix="GAITRIG_", env_file=".env", extra="ignore")
+    # An empty variable counts as unset (compose files pass "${GAITRIG_X:-}").
+    model_config = SettingsConfigDict(env_prefix="GAITRIG_", env_file=".env", extra="ignore",
+                                      env_ignore_empty=True)
 
     data_dir: Path = Field(default_factory=default_data_dir,
                            description="Folder for the SQLite database and local files.")
@@ -40,6 +42,8 @@ class Settings(BaseSettings):
     tls_certfile: Path | None = Field(default=None, description="TLS certificate chain (PEM).")
     rig_id: str = Field(default="rig-1", description="Names this rig in a clinic with several.")
 
+    devices: bool = Field(default=True, description="False: a history server with no boards "
+                                                    "and no live rig (rig serve --no-devices).")
     simulate: bool = Field(default=False, description="Run the virtual rig instead of boards.")
     serial_ports: list[str] = Field(default_factory=list,
                                     description="Serial ports of the boards, e.g. /dev/ttyACM0.")
@@ -60,6 +64,19 @@ class Settings(BaseSettings):
     live_send_timeout_s: float = Field(
         default=5.0, gt=0, le=60,
         description="A live client that takes no message for this long is dropped (s).")
+    processing_block_s: float | None = Field(
+        default=None, ge=0, le=0.1,
+        description="Processing blocks at least this long (s). Default (unset): one block per "
+                    "live update, taken just before it is sent (fewest blocks, freshest "
+                    "update). 0: a block per arrival (the benchmarks' baseline).")
+    live_compression: bool = Field(
+        default=False, description="Offer permessage-deflate on /ws/live: zlib per client and "
+                                   "update, for slow links only (docs/benchmarks.md).")
+    gil_switch_interval_s: float = Field(
+        default=0.005, gt=0, le=0.1,
+        description="How long a Python thread may hold the interpreter before another waiting "
+                    "one gets it (s; Python's default). docs/benchmarks.md measures 0.0005.")
+
 
     def resolved_database_url(self) -> str:
         if self.database_url:

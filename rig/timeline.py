@@ -90,7 +90,8 @@ class FrameCollector:
             return
         with self._lock:
             self._inbox[role].append((sample_time_s, seq, device_time_us, values))
-        self.new_data.set()
+            if not self.new_data.is_set():  # once per block, not per frame: set() notifies
+                self.new_data.set()
 
     def take_block(self) -> MergedBlock | None:
         """Everything that arrived since the last call, merged; None when nothing came."""
@@ -108,7 +109,9 @@ class FrameCollector:
         if not len(raw[timeline_role]):
             return None
         times = raw[timeline_role].sample_time_s
-        counts = {role: self._hold(role, raw[role], times) for role in ROLES}
+        counts = {role: raw[role].counts if role == timeline_role else
+                  self._hold(role, raw[role], times) for role in ROLES}
+        self._held[timeline_role] = raw[timeline_role].counts[-1]
         return MergedBlock(times, counts, dict(self._seq), dict(self._device_time), raw)
 
     def _hold(self, role: str, frames: RawFrames, times: FloatArray) -> IntArray:

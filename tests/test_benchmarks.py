@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+from types import SimpleNamespace
+
+import pytest
+
 from benchmarks import kernels
 
 
@@ -19,3 +24,116 @@ def test_detector_benchmark_runs_and_both_forms_agree() -> None:
     assert [r["block_samples"] for r in rows] == list(detector.BLOCK_SIZES)
     assert all(r["numba_sps"] > 0 and r["python_sps"] > 0 for r in rows)
     assert "numba / Python" in detector.markdown(rows)
+
+
+def test_latency_matching_agrees_with_a_brute_force_search() -> None:
+    """The vectorised matching of frames to updates against a plain loop over every frame."""
+    import numpy as np
+
+    from benchmarks import end_to_end
+
+    rng = np.random.default_rng(3)
+    written = {role: 100.0 + np.arange(70_000) * 1e-3 + rng.uniform(0, 2e-4, 70_000)
+               for role in end_to_end.INSOLES}
+
+    class Board:
+        def __init__(self, times: np.ndarray) -> None:
+            self.times = times
+
+        def written_at_s(self, seq: int) -> float | None:
+            # Sequence numbers wrap at 2^16: the newest frame with this number (as the rig's ring).
+            candidates = [k for k in range(seq, len(self.times), 65536)]
+            return float(self.times[candidates[-1]]) if candidates else None
+
+    rig = SimpleNamespace(boards={role: Board(times) for role, times in written.items()})
+
+    # Updates every ~16.7 ms naming the newest frame written ~1-3 ms before; seq wraps past 65535.
+    rows, newest = [], {"insole_left": 65_000, "insole_right": 65_010}
+    arrival = 100.0 + 65_020e-3
+    for _ in range(200):
+        arrival += rng.uniform(0.012, 0.02)
+        for role in newest:
+            newest[role] = int(np.searchsorted(written[role], arrival - rng.uniform(1e-3, 3e-3)))
+        rows.append([arrival, newest["insole_left"] % 65536, newest["insole_right"] % 65536,
+                     arrival - 5e-4])
+    found = end_to_end.latencies(rig, [rows], since_s=0.0)  # type: ignore[arg-type]
+
+    display, every = [], []
+    for column, role in enumerate(end_to_end.INSOLES, start=1):
+        seen: list[int] = []
+        unwrapped = []
+        for row in rows:  # unwrap by walking forward, as a reader would
+            s = int(row[column])
+            if unwrapped:
+                s = unwrapped[-1] + (s - unwrapped[-1]) % 65536
+            unwrapped.append(s)
+        for row, s in zip(rows, unwrapped, strict=True):
+            if s not in seen:
+                seen.append(s)
+                display.append(row[0] - written[role][s])
+        for k in range(unwrapped[0] + 1, unwrapped[-1] + 1):
+            first = next(i for i, s in enumerate(unwrapped) if s >= k)
+            every.append(rows[first][0] - written[role][k])
+    assert np.allclose(np.sort(found["display"]), np.sort(display))
+    assert np.allclose(np.sort(found["every_frame"]), np.sort(every))
+    assert np.allclose(found["built_to_arrival"], 5e-4)
+    assert 1e-3 <= np.median(found["display"]) <= 3.2e-3
+
+
+def test_fixed_rate_board_keeps_its_rate_when_the_host_asks_for_1000_hz() -> None:
+    """Above the firmware's 1000 Hz only for the benchmark: the frames' clock steps say so."""
+    import threading
+
+    from benchmarks.end_to_end import FixedRateInsoleBoard, make_rig
+    from drivers import protocol as p
+    from drivers.serial_link import BoardLink
+
+    stamps: list[int] = []
+    enough = threading.Event()
+
+    def collect(_: BoardLink, message: p.Message, __: float) -> None:
+        if isinstance(message, p.Data):
+            stamps.append(message.timestamp_us)
+            if len(stamps) >= 200:
+                enough.set()
+
+    with make_rig(5000) as rig:
+        board = rig.insole_left
+        assert isinstance(board, FixedRateInsoleBoard)
+        link = BoardLink(board.port, collect, sample_rates_hz={p.BoardRole.INSOLE_LEFT: 1000})
+        link.open()
+        try:
+            assert enough.wait(30), "no frames from the fast board"
+        finally:
+            link.close()
+    steps = {(b - a) % 2**32 for a, b in itertools.pairwise(stamps[:150])}
+    assert steps == {200}, steps  # 1e6 µs / 5000 Hz
+
+
+@pytest.mark.slow
+def test_end_to_end_benchmark_measures_real_updates_from_another_process() -> None:
+    """A short run of the real thing: three processes, frames matched to updates."""
+    import numpy as np
+
+    from benchmarks import end_to_end
+
+    results = end_to_end.run_loads(duration_s=3.0, client_counts=(2,),
+                                   modes={"batched (default)": {}})
+    [result] = results
+    assert result.clients == 2 and result.updates_per_client_s > 5
+    assert result.display_ms["n"] > 10 and result.every_frame_ms["n"] > 100
+    # Causality: no update arrives before the frame it names was written (shared clock).
+    assert 0 < result.display_ms["p50"] <= result.display_ms["max"]
+    assert result.every_frame_ms["p50"] >= result.display_ms["p50"] * 0.5
+    assert np.isfinite(result.cpu_pct) and result.cpu_pct > 0 and result.rss_mb > 20
+    assert result.frames_sent > 0 and result.frames_received > 0
+    table = end_to_end.loads_markdown(results)
+    assert "batched (default)" in table and "every-frame latency" in table
+
+
+def test_live_path_benchmark_compares_with_the_code_before_issue_8() -> None:
+    from benchmarks import live_path
+
+    result = live_path.run(rounds=1)  # run() first checks both decoders agree frame by frame
+    assert all(value > 0 for value in result.values())
+    assert "wire decoder" in live_path.markdown(result)

@@ -21,7 +21,7 @@ def test_help_lists_the_commands() -> None:
     assert "serve" in out and "db" in out
     serve = subprocess.run([*RIG, "serve", "--help"], capture_output=True, text=True,
                            check=True).stdout
-    for option in ("--host", "--port", "--simulate", "--serial"):
+    for option in ("--host", "--port", "--simulate", "--serial", "--no-devices"):
         assert option in serve
 
 

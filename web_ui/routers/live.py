@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
@@ -25,10 +24,10 @@ async def live_socket(websocket: WebSocket) -> None:
     settings: Settings = websocket.app.state.settings
     await websocket.accept()
     hub.clients += 1
-    version, sent_at = 0, 0.0
+    version, published_s = 0, 0.0
     try:
         while True:
-            version, text = await hub.next_after(version, sent_at)
+            version, text, published_s = await hub.next_after(version, published_s)
             try:
                 await asyncio.wait_for(websocket.send_text(text), settings.live_send_timeout_s)
             except TimeoutError:
@@ -37,7 +36,6 @@ async def live_socket(websocket: WebSocket) -> None:
                             websocket.client.host if websocket.client else "?",
                             settings.live_send_timeout_s)
                 return
-            sent_at = time.monotonic()
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

@@ -255,7 +255,10 @@
     stale:        {pill: "Waiting for data\u2026", title: "Waiting for data\u2026",
                    text: "Please wait \u2013 the numbers are paused.", overlay: true},
     "no-signal":  {pill: "No sensor signal", title: "No sensor signal",
-                   text: "Please wait for your therapist.", overlay: true}
+                   text: "Please wait for your therapist.", overlay: true},
+    "no-rig":     {pill: "No rig", title: "No rig on this server",
+                   text: "This is the clinic's history server: no boards are attached.",
+                   overlay: true}
   };
   var drawnConnection = null;
   var drawnPill = null;
@@ -263,6 +266,7 @@
   function connectionState(live, msg) {
     if (live.status === "reconnecting" || live.status === "closed") return "reconnecting";
     if (!msg) return "connecting";
+    if (msg.live_rig === false) return "no-rig";
     if (live.ageMs() > STALE_MS) return "stale";
     if (!isNum(msg.sample_time_s) ||
         (isNum(msg.server_time_s) && msg.server_time_s - msg.sample_time_s > SIGNAL_LOST_S)) {
