@@ -98,6 +98,7 @@ class RigController:
         self.milestones = MilestoneTracker()
         self._best_streaks: dict[str, int] = {}  # per patient, since the server started
         self._known_roles: dict[str, str] = {}  # port -> the role its board said it has
+        self._lost_since: dict[str, float] = {}  # port -> when (host monotonic s) it was lost
         self._seq = 0
         self._lock = threading.RLock()
         self._publish_now = threading.Event()
@@ -262,7 +263,7 @@ class RigController:
                          ) -> TrialRecorder:
         """A recorder for the trial that starts now, with the setup it needs to reprocess."""
         assert self.calibration is not None
-        recorder = TrialRecorder(records, trial_id, started_s)
+        recorder = TrialRecorder(records, trial_id, started_s, spool_folder=self.spool_folder)
         recorder.begin(setup_fields(self.settings, self.patient, self.calibration, self.layout,
                                     self.monitor.targets, self.links), board_devices(self.links))
         return recorder
@@ -272,6 +273,9 @@ class RigController:
         self.recording, self.last_recording = None, recorder
         self.unfinished_recordings = [r for r in self.unfinished_recordings if not r.wait(0)]
         self.unfinished_recordings.append(recorder)
+        now = time.monotonic()
+        for port, since in self._lost_since.items():  # still lost at the stop
+            recorder.board_lost(self._known_roles.get(port, port), since, now - since)
         recorder.finish(summary, trial.alarms)
 
     def wait_for_recording(self, timeout_s: float = 60.0) -> bool:
@@ -285,6 +289,33 @@ class RigController:
     def spool_folder(self) -> Path:
         """Where recordings wait when the server stops while the database is away."""
         return self.settings.data_dir / "spool"
+
+    def _note_lost_boards(self, devices: list[dict[str, Any]], now: float
+                          ) -> list[dict[str, Any]]:
+        """Each device gets ``lost_for_s`` (s, None while connected); a board back after a loss
+        during a trial is kept with the trial's recording (a ``board_lost`` alarm)."""
+        for device in devices:
+            port = device["port"]
+            since = self._lost_since.get(port)
+            if not device["connected"] and port in self._known_roles:
+                if since is None:
+                    since = self._lost_since[port] = now
+                device["lost_for_s"] = round(now - since, 2)
+                continue
+            device["lost_for_s"] = None
+            if since is not None:
+                del self._lost_since[port]
+                log.warning("%s: board back after %.2f s", port, now - since)
+                if self.recording is not None:
+                    self.recording.board_lost(device["role"] or port, since, now - since)
+        return devices
+
+    def recording_status(self, now: float) -> dict[str, Any] | None:
+        """The recorder's state for the live message (the running trial's, else the newest
+        stopped one still being written); None when nothing is being recorded."""
+        recorder = self.recording or next(
+            (r for r in reversed(self.unfinished_recordings) if not r.done.is_set()), None)
+        return None if recorder is None else recorder.status(now)
 
     def _current_trial(self) -> LiveTrial:
         if self.trial is None:
@@ -412,8 +443,10 @@ class RigController:
             targets=self.monitor.targets, band_side=self.monitor.band_side(now),
             alarms=self.monitor.active(), feedback=self.feedback, trial=self.trial,
             milestone=self._milestone)
-        message = live_message(self._seq, now, view, load, self.device_status(),
-                               collector.newest_seq, collector.newest_device_time)
+        devices = self._note_lost_boards(self.device_status(), now)
+        message = live_message(self._seq, now, view, load, devices,
+                               collector.newest_seq, collector.newest_device_time,
+                               recording=self.recording_status(now))
         text = json.dumps(message, separators=(",", ":"))
         self.latest, self.latest_json = message, text
         if self.publish is not None:
