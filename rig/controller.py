@@ -33,6 +33,7 @@ from processing import pipeline
 from processing.calibration import RigCalibration
 from processing.calibration_procedures import CalibrationResult
 from processing.layouts import load_bar_layout, load_insole_layout
+from rig.interrupted_trials import recover_interrupted
 from rig.live_message import Feedback, LoadSnapshot, PatientOnRig, RigView, live_message
 from rig.milestones import MilestoneTracker
 from rig.recorder import TrialRecorder, board_devices, recover_spooled, setup_fields
@@ -111,6 +112,7 @@ class RigController:
         pipeline.warm_up()
         if self.records is not None:  # what a stop with the database away left in the spool
             recover_spooled(self.records, self.spool_folder)
+            recover_interrupted(self.records, self.settings.rig_id)  # a killed server's trial
         ports = list(self.settings.serial_ports)
         if self.settings.simulate:
             self.virtual_rig = VirtualRig(
