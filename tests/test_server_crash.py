@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import numpy as np
 from sqlalchemy import func, select
 
 from db import models as m
@@ -108,5 +109,63 @@ def test_a_killed_server_recovers_its_trial_at_restart(tmp_path: Path,
         assert abs(metrics["duration_s"] - (last_s - first_s)) < 0.1  # from the stored frames
         assert metrics["step_count"] >= 2  # the virtual patient walked
         assert metrics["summary"]["live"]["interrupted"] is True
+    finally:
+        records.close()
+
+
+def test_a_server_killed_while_the_database_is_away_keeps_what_it_spooled(
+        tmp_path: Path, database_url: str) -> None:
+    """The database goes away, the recorder spools, then the server is killed: the next start
+    writes the spool (nothing twice) and closes the trial as interrupted."""
+    from rig.recorder import read_spool
+    from tests.test_database_outage import database_away
+
+    spool = tmp_path / "data" / "spool"
+    process, base = start_server(tmp_path, database_url)
+    try:
+        started = httpx.post(base + "/api/rig/trial", json={"exercise": "walking"}, timeout=10)
+        assert started.status_code == 201, started.text
+        trial_id = started.json()["trial"]["id"]
+        time.sleep(1.5)
+        with database_away(database_url):
+            away_at = time.monotonic()
+            time.sleep(8.0)
+            killed_s = time.monotonic()
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(10)
+            files = list(spool.glob("*.spool"))
+            assert len(files) == 1
+            jobs = read_spool(files[0])["jobs"]
+            spooled_s = max(row["last_host_time_s"] for kind, data in jobs if kind == "chunks"
+                            for row in data["raw"])
+            assert spooled_s > away_at + 2.0  # the outage's frames are in the spool
+    finally:
+        if process.poll() is None:
+            process.kill()
+    records = Records.open(database_url)
+    try:
+        _, before_s, _ = stored_span(records, trial_id)
+        assert before_s < spooled_s  # the spooled part is not in the database yet
+        process, base = start_server(tmp_path, database_url)
+        try:
+            stored = httpx.get(f"{base}/api/trials/{trial_id}", timeout=10).json()
+        finally:
+            process.terminate()
+            process.wait(30)
+        assert not list(spool.glob("*.spool"))  # written, and removed
+        assert stored["recording_status"] == "interrupted"
+        first_s, last_s, frames = stored_span(records, trial_id)
+        print(f"stored up to {killed_s - last_s:.3f} s before the kill (the database away "
+              f"from {killed_s - away_at:.1f} s before it)")
+        assert last_s >= spooled_s
+        assert frames >= 0.95 * 1000.0 * (last_s - first_s)  # no hole
+        from db import recordings
+
+        with records.sessions() as session:
+            for role, stored_frames in recordings.load_frames(session, trial_id).items():
+                # nothing twice (the spool replays writes that may have gone in)
+                assert len(np.unique(stored_frames.seq)) == len(stored_frames), role
+                steps = np.diff(stored_frames.seq) % 65536  # u16 sequence numbers wrap
+                assert np.all((steps >= 1) & (steps < 100)), role  # in order, none replayed
     finally:
         records.close()
