@@ -233,6 +233,10 @@ class TrialRecorder:
                 if not self._jobs:
                     continue
                 kind, data = self._jobs[0]
+                if self.unreachable_since_s is not None and not self.records.writable():
+                    self._wait(backoff)  # still away: asked quickly, not a whole busy timeout
+                    backoff = min(2 * backoff, RETRY_MAX_S)
+                    continue
                 try:
                     with self.records.sessions() as session:
                         run_job(session, self.trial_id, kind, data)
