@@ -171,3 +171,33 @@ def test_a_server_killed_while_the_database_is_away_keeps_what_it_spooled(
                 assert np.all((steps >= 1) & (steps < 100)), role  # in order, none replayed
     finally:
         records.close()
+
+
+def test_the_recorder_writes_what_the_loop_holds_when_no_new_block_comes(
+        tmp_path: Path) -> None:
+    """The loop hands its batch over with a later block; with no later block (boards silent)
+    the writer takes it itself after ``flush_s``: a kill then loses no more than that."""
+    from db import recordings, trials
+    from rig.recorder import TrialRecorder
+    from tests.test_recorder_faults import fake_block
+
+    records = Records.open(f"sqlite:///{tmp_path / 'idle.sqlite3'}")
+    try:
+        with records.sessions() as session:
+            trial_id = trials.start_trial(session, "rig-1", "walking").id
+        recorder = TrialRecorder(records, trial_id, started_s=0.0)
+        for block, result in (fake_block(i) for i in range(10)):  # 50 frames, then silence
+            recorder.append(block, result)  # type: ignore[arg-type]
+        deadline = time.monotonic() + 30
+        stored = 0
+        while stored < 50 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            with records.sessions() as session:
+                stored = recordings.chunk_count(session, trial_id) and len(
+                    recordings.load_frames(session, trial_id)["insole_left"])
+        assert stored == 50  # written although neither a new block nor finish() came
+        assert not recorder.done.is_set()
+        recorder.finish({"steps": 0}, [])
+        assert recorder.wait(60)
+    finally:
+        records.close()
