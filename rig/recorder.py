@@ -11,10 +11,18 @@ and inserts them. Nothing already recorded is lost when the database goes away f
   loop's batches off the queue (so the queue does not fill);
 * should the queue be full anyway, the loop keeps the batch and offers it again with the next
   one; it never blocks.
-* should the server stop while the database is still away, :meth:`TrialRecorder.abandon`
-  writes what is left to a spool file (``<data_dir>/spool``), and :func:`recover_spooled`
-  stores it at the next start. Every write is idempotent (chunks already stored are skipped,
-  alarms and metrics replaced), so a write that failed unclearly may simply run again.
+* from the first refused write, the waiting writes also go to a spool file
+  (``<data_dir>/spool``, appended and synced as each comes: a killed server loses none of
+  them), removed once the database has them all; while it is away the writer asks
+  :meth:`Records.writable` quickly before each retry rather than block in a long timeout;
+* should the server stop (or be killed) while the database is still away, the spool stays
+  (:meth:`TrialRecorder.abandon` adds what is left) and :func:`recover_spooled` stores it at
+  the next start.
+* the loop hands its batch over every :data:`FLUSH_S`, and the writer takes a batch the loop
+  holds that long itself when no new block comes: a kill loses about that much at most.
+
+Every write is idempotent (chunks already stored are skipped, alarms and metrics replaced), so
+a write that failed unclearly, or one replayed from a spool, may simply run again.
 
 Memory while the database is away: about 4 MB per minute of trial at full rate (encoded).
 
