@@ -506,6 +506,7 @@ def read_spool(path: Path) -> dict[str, Any]:
         header = pickle.load(file)
         if not isinstance(header, dict) or "trial_id" not in header:
             raise ValueError("no spool header")
+        jobs.extend(header.get("jobs", ()))  # a spool written whole, by an earlier version
         while True:
             try:
                 jobs.append(pickle.load(file))

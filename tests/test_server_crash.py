@@ -201,3 +201,24 @@ def test_the_recorder_writes_what_the_loop_holds_when_no_new_block_comes(
         assert recorder.wait(60)
     finally:
         records.close()
+
+
+def test_a_spool_cut_short_or_written_whole_is_read(tmp_path: Path) -> None:
+    """A kill mid-write leaves a partial last pickle (left out); a spool of the earlier,
+    written-whole format still gives all its writes."""
+    import pickle
+
+    from rig.recorder import read_spool
+
+    appended = tmp_path / "trial-1-1.spool"
+    with appended.open("wb") as file:
+        pickle.dump({"trial_id": 1}, file)
+        pickle.dump(("chunks", {"raw": [], "results": []}), file)
+        pickle.dump(("stop", {"status": "complete"}), file)
+    whole = appended.read_bytes()
+    appended.write_bytes(whole[:-5])  # the last write cut short
+    assert read_spool(appended) == {"trial_id": 1,
+                                    "jobs": [("chunks", {"raw": [], "results": []})]}
+    earlier = tmp_path / "trial-2-1.spool"
+    earlier.write_bytes(pickle.dumps({"trial_id": 2, "jobs": [("analysis", {"live": {}})]}))
+    assert read_spool(earlier) == {"trial_id": 2, "jobs": [("analysis", {"live": {}})]}
