@@ -178,7 +178,8 @@ class Trial(Base):
     # body_mass_kg, prosthetic_side, insole_sensors, shoe_size_eu, insole_rate_hz
     setup: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     notes: Mapped[str] = mapped_column(Text, default="")
-    # none | recording | complete | gaps (frames were lost: see alarms)
+    # none | recording | complete | gaps (frames were lost: see alarms) | interrupted (the
+    # server was killed mid-trial: closed at the next start from what was stored)
     recording_status: Mapped[str] = mapped_column(String(16), default="none")
 
 

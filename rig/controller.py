@@ -33,6 +33,7 @@ from processing import pipeline
 from processing.calibration import RigCalibration
 from processing.calibration_procedures import CalibrationResult
 from processing.layouts import load_bar_layout, load_insole_layout
+from rig.interrupted_trials import recover_interrupted
 from rig.live_message import Feedback, LoadSnapshot, PatientOnRig, RigView, live_message
 from rig.milestones import MilestoneTracker
 from rig.recorder import TrialRecorder, board_devices, recover_spooled, setup_fields
@@ -96,6 +97,7 @@ class RigController:
         self.milestones = MilestoneTracker()
         self._best_streaks: dict[str, int] = {}  # per patient, since the server started
         self._known_roles: dict[str, str] = {}  # port -> the role its board said it has
+        self._lost_since: dict[str, float] = {}  # port -> when (host monotonic s) it was lost
         self._seq = 0
         self._lock = threading.RLock()
         self._publish_now = threading.Event()
@@ -108,6 +110,8 @@ class RigController:
         pipeline.warm_up()
         if self.records is not None:  # what a stop with the database away left in the spool
             recover_spooled(self.records, self.spool_folder)
+            if self.settings.devices:  # a history server records nothing: no trial is its own
+                recover_interrupted(self.records, self.settings.rig_id)  # a killed server's trial
         ports = list(self.settings.serial_ports) if self.settings.devices else []
         if self.settings.simulate and self.settings.devices:
             self.virtual_rig = VirtualRig(
@@ -263,7 +267,7 @@ class RigController:
                          ) -> TrialRecorder:
         """A recorder for the trial that starts now, with the setup it needs to reprocess."""
         assert self.calibration is not None
-        recorder = TrialRecorder(records, trial_id, started_s)
+        recorder = TrialRecorder(records, trial_id, started_s, spool_folder=self.spool_folder)
         recorder.begin(setup_fields(self.settings, self.patient, self.calibration, self.layout,
                                     self.monitor.targets, self.links), board_devices(self.links))
         return recorder
@@ -273,6 +277,9 @@ class RigController:
         self.recording, self.last_recording = None, recorder
         self.unfinished_recordings = [r for r in self.unfinished_recordings if not r.wait(0)]
         self.unfinished_recordings.append(recorder)
+        now = time.monotonic()
+        for port, since in self._lost_since.items():  # still lost at the stop
+            recorder.board_lost(self._known_roles.get(port, port), since, now - since)
         recorder.finish(summary, trial.alarms)
 
     def wait_for_recording(self, timeout_s: float = 60.0) -> bool:
@@ -286,6 +293,33 @@ class RigController:
     def spool_folder(self) -> Path:
         """Where recordings wait when the server stops while the database is away."""
         return self.settings.data_dir / "spool"
+
+    def _note_lost_boards(self, devices: list[dict[str, Any]], now: float
+                          ) -> list[dict[str, Any]]:
+        """Each device gets ``lost_for_s`` (s, None while connected); a board back after a loss
+        during a trial is kept with the trial's recording (a ``board_lost`` alarm)."""
+        for device in devices:
+            port = device["port"]
+            since = self._lost_since.get(port)
+            if not device["connected"] and port in self._known_roles:
+                if since is None:
+                    since = self._lost_since[port] = now
+                device["lost_for_s"] = round(now - since, 2)
+                continue
+            device["lost_for_s"] = None
+            if since is not None:
+                del self._lost_since[port]
+                log.warning("%s: board back after %.2f s", port, now - since)
+                if self.recording is not None:
+                    self.recording.board_lost(device["role"] or port, since, now - since)
+        return devices
+
+    def recording_status(self, now: float) -> dict[str, Any] | None:
+        """The recorder's state for the live message (the running trial's, else the newest
+        stopped one still being written); None when nothing is being recorded."""
+        recorder = self.recording or next(
+            (r for r in reversed(self.unfinished_recordings) if not r.done.is_set()), None)
+        return None if recorder is None else recorder.status(now)
 
     def _current_trial(self) -> LiveTrial:
         if self.trial is None:
@@ -419,8 +453,10 @@ class RigController:
             targets=self.monitor.targets, band_side=self.monitor.band_side(now),
             alarms=self.monitor.active(), feedback=self.feedback, trial=self.trial,
             milestone=self._milestone, live_rig=self.settings.devices)
-        message = live_message(self._seq, now, view, load, self.device_status(),
-                               collector.newest_seq, collector.newest_device_time)
+        devices = self._note_lost_boards(self.device_status(), now)
+        message = live_message(self._seq, now, view, load, devices,
+                               collector.newest_seq, collector.newest_device_time,
+                               recording=self.recording_status(now))
         text = json.dumps(message, separators=(",", ":"))
         self.latest, self.latest_json = message, text
         if self.publish is not None:

@@ -100,7 +100,9 @@ def live_message(
     devices: list[dict[str, Any]],
     frame_seq: dict[str, int],
     device_time_us: dict[str, int],
+    recording: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The message; ``recording`` is the recorder's status (:meth:`TrialRecorder.status`)."""
     patient, targets = view.patient, view.targets
     band = [targets.band_low_pct_bw, targets.band_high_pct_bw]
     limit_side = patient.prosthetic_side
@@ -138,6 +140,7 @@ def live_message(
         "devices": devices,
         "frame_seq": frame_seq,
         "device_time_us": device_time_us,
+        "recording": recording,
     }
     if load is None:
         return message

@@ -11,10 +11,18 @@ and inserts them. Nothing already recorded is lost when the database goes away f
   loop's batches off the queue (so the queue does not fill);
 * should the queue be full anyway, the loop keeps the batch and offers it again with the next
   one; it never blocks.
-* should the server stop while the database is still away, :meth:`TrialRecorder.abandon`
-  writes what is left to a spool file (``<data_dir>/spool``), and :func:`recover_spooled`
-  stores it at the next start. Every write is idempotent (chunks already stored are skipped,
-  alarms and metrics replaced), so a write that failed unclearly may simply run again.
+* from the first refused write, the waiting writes also go to a spool file
+  (``<data_dir>/spool``, appended and synced as each comes: a killed server loses none of
+  them), removed once the database has them all; while it is away the writer asks
+  :meth:`Records.writable` quickly before each retry rather than block in a long timeout;
+* should the server stop (or be killed) while the database is still away, the spool stays
+  (:meth:`TrialRecorder.abandon` adds what is left) and :func:`recover_spooled` stores it at
+  the next start.
+* the loop hands its batch over every :data:`FLUSH_S`, and the writer takes a batch the loop
+  holds that long itself when no new block comes: a kill loses about that much at most.
+
+Every write is idempotent (chunks already stored are skipped, alarms and metrics replaced), so
+a write that failed unclearly, or one replayed from a spool, may simply run again.
 
 Memory while the database is away: about 4 MB per minute of trial at full rate (encoded).
 
@@ -29,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
 import pickle
 import queue
 import threading
@@ -66,6 +75,10 @@ log = logging.getLogger(__name__)
 BARS_RATE_HZ = 80.0
 #: A chunk holds at most this much of one board's frames (s).
 CHUNK_S = 1.0
+#: The loop hands its batch to the writer at least this often (s), and the writer takes a
+#: batch the loop has held this long itself when no new block comes: at most about this much
+#: of a trial is lost when the server is killed.
+FLUSH_S = 0.5
 #: Batches the queue between the loop and the writer holds (one batch is about CHUNK_S).
 QUEUE_BATCHES = 64
 RETRY_FIRST_S = 0.2
@@ -99,11 +112,16 @@ class TrialRecorder:
     """One trial's recording. ``append`` runs on the processing loop; the rest on any thread."""
 
     def __init__(self, records: Records, trial_id: int, started_s: float,
-                 chunk_s: float = CHUNK_S, queue_batches: int = QUEUE_BATCHES) -> None:
+                 chunk_s: float = CHUNK_S, queue_batches: int = QUEUE_BATCHES,
+                 spool_folder: Path | None = None) -> None:
         self.records = records
         self.trial_id = trial_id
         self.started_s = started_s  # host monotonic clock (s) at the trial's start
         self.chunk_s = chunk_s
+        self.flush_s = min(chunk_s, FLUSH_S)
+        self._batch_lock = threading.Lock()  # the loop's batch, taken by the writer when idle
+        self._lost_boards: list[dict[str, Any]] = []  # alarm rows of boards lost meanwhile
+        self.unreachable_since_s: float | None = None  # host monotonic s of the first failure
         self.stats = RecorderStats()
         self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue(queue_batches)
         self._batch: Batch = []
@@ -116,8 +134,10 @@ class TrialRecorder:
         self._finishing = False
         self.done = threading.Event()
         self._abandon = threading.Event()
-        self._spool_folder: Path | None = None
+        self._spool_folder: Path | None = spool_folder
         self.spooled: Path | None = None  # where abandon() kept the unwritten part
+        self._spool_file: Any = None  # the open spool while the database is away
+        self._spooled_jobs = 0  # of self._jobs, how many (from the left) the spool holds
         self._thread = threading.Thread(target=self._run, name=f"recorder-{trial_id}",
                                         daemon=True)
         self._thread.start()
@@ -127,14 +147,17 @@ class TrialRecorder:
     def append(self, block: MergedBlock, result: BlockResult) -> None:
         """Keep a processed block (its raw frames per board and its results). Never blocks."""
         first_s = float(block.host_time_s[0])
-        if self._batch and first_s - self._batch_start_s >= self.chunk_s:
-            self._hand_over()
-        if not self._batch:
-            self._batch_start_s = first_s
-        self._batch.append((block.raw, block.host_time_s, result.values))
+        with self._batch_lock:
+            if self._batch and first_s - self._batch_start_s >= self.flush_s:
+                self._hand_over()
+            if not self._batch:
+                self._batch_start_s = first_s
+            self._batch.append((block.raw, block.host_time_s, result.values))
 
     def _hand_over(self) -> None:
-        self._held.append(("batch", self._batch))
+        """The batch to the writer (the caller holds ``_batch_lock``)."""
+        if self._batch:
+            self._held.append(("batch", self._batch))
         self._batch = []
         while self._held:
             try:
@@ -155,13 +178,33 @@ class TrialRecorder:
 
         Returns at once; :meth:`wait` waits for the writer. Call after the last ``append``."""
         ended_at = ended_at or datetime.now(UTC)
-        if self._batch:
+        with self._batch_lock:
             self._hand_over()
-        for item in self._held:
+            held, self._held = self._held, []
+        for item in held:
             self._put(item)
-        self._held.clear()
-        self._put(("finish", {"live": live_summary, "ended_at": ended_at,
-                              "alarms": [alarm_row(a, self.started_s) for a in alarms]}))
+        rows = [alarm_row(a, self.started_s) for a in alarms] + list(self._lost_boards)
+        self._put(("finish", {"live": live_summary, "ended_at": ended_at, "alarms": rows}))
+
+    def board_lost(self, role: str, lost_at_s: float, duration_s: float) -> None:
+        """A board was gone from ``lost_at_s`` (host monotonic s) for ``duration_s`` (s): kept
+        with the trial as a ``board_lost`` alarm (``value``: the duration, s); the recording
+        is then marked ``gaps``. Call before :meth:`finish`."""
+        self._lost_boards.append({
+            "at_s": max(0.0, lost_at_s - self.started_s), "kind": "board_lost",
+            "message": f"board {role} lost for {duration_s:.1f} s (reconnected)",
+            "value": round(duration_s, 3), "created_at": datetime.now(UTC)})
+
+    def status(self, now_s: float) -> dict[str, Any]:
+        """For the live message: can the writer reach the database, how many chunk writes wait
+        (in memory, and in the spool file), since when (host monotonic s) and for how long."""
+        since = self.unreachable_since_s
+        waiting = sum(1 for kind, _ in list(self._jobs) if kind == "chunks")
+        return {"trial_id": self.trial_id, "database_reachable": since is None,
+                "buffered_chunks": waiting + self._inbox.qsize(),
+                "spooled_chunks": self._spooled_jobs if self._spool_file is not None else 0,
+                "since_s": None if since is None else round(since, 3),
+                "for_s": None if since is None else round(now_s - since, 1)}
 
     def wait(self, timeout_s: float | None = None) -> bool:
         """True once everything is written and analysed (the writer has ended)."""
@@ -190,18 +233,26 @@ class TrialRecorder:
                     return
                 if not self._jobs:
                     try:
-                        self._take(self._inbox.get(timeout=RETRY_MAX_S))
+                        self._take(self._inbox.get(timeout=self.flush_s))
                     except queue.Empty:
+                        self._take_stale_batch()
                         continue
                 self._take_waiting()
                 if not self._jobs:
                     continue
                 kind, data = self._jobs[0]
+                if self.unreachable_since_s is not None and not self.records.writable():
+                    self._wait(backoff)  # still away: asked quickly, not a whole busy timeout
+                    backoff = min(2 * backoff, RETRY_MAX_S)
+                    continue
                 try:
                     with self.records.sessions() as session:
                         run_job(session, self.trial_id, kind, data)
                 except RETRIED as exc:
                     self.stats.write_failures += 1
+                    if self.unreachable_since_s is None:
+                        self.unreachable_since_s = time.monotonic()
+                    self._spool_waiting()
                     log.warning("trial %d: database unavailable for %s (%s): retrying in %.1f s",
                                 self.trial_id, kind, str(exc).splitlines()[0], backoff)
                     self._wait(backoff)
@@ -216,22 +267,77 @@ class TrialRecorder:
                         for row in data["raw"]:
                             self.stats.frames_written[row["role"]] += row["frame_count"]
                 self._jobs.popleft()
+                self._spooled_jobs = max(0, self._spooled_jobs - 1)
                 backoff = RETRY_FIRST_S
+                self.unreachable_since_s = None
+                if not self._jobs:
+                    self._drop_spool()
         finally:
+            self._close_spool()
             self.done.set()
+
+    def _take_stale_batch(self) -> None:
+        """Nothing came for a while: take the batch the loop holds if it is ``flush_s`` old
+        (the loop may be idle: no new block to trigger the hand-over)."""
+        with self._batch_lock:  # the loop hands over under this lock: the order holds
+            self._take_waiting()
+            if self._batch and time.monotonic() - self._batch_start_s >= self.flush_s:
+                self._hand_over()
+            held, self._held = self._held, []
+            for item in held:
+                self._take(item)
+
+    # -- the spool: the writes waiting while the database is away, on disk --------------------
+
+    def _spool_waiting(self) -> None:
+        """Append the waiting writes not yet in the spool file to it (opened at the first
+        failure; one pickle per write, flushed and synced: a kill loses none of them)."""
+        folder = self._spool_folder
+        if folder is None or self._spooled_jobs >= len(self._jobs):
+            return
+        try:
+            if self._spool_file is None:
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / f"trial-{self.trial_id}-{time.time_ns()}.spool"
+                self._spool_file = path.open("ab")
+                pickle.dump({"trial_id": self.trial_id}, self._spool_file)
+                self.spooled = path
+                self._spooled_jobs = 0
+                log.warning("trial %d: the database is away: spooling to %s", self.trial_id,
+                            path)
+            for job in list(self._jobs)[self._spooled_jobs:]:
+                pickle.dump(job, self._spool_file)
+                self._spooled_jobs += 1
+            self._spool_file.flush()
+            os.fsync(self._spool_file.fileno())
+        except OSError:
+            log.exception("trial %d: cannot write the spool in %s", self.trial_id, folder)
+
+    def _close_spool(self) -> None:
+        if self._spool_file is not None:
+            with contextlib.suppress(OSError):
+                self._spool_file.close()
+            self._spool_file = None
+
+    def _drop_spool(self) -> None:
+        """Everything is in the database: the spool is no longer needed."""
+        if self._spool_file is None:
+            return
+        self._close_spool()
+        if self.spooled is not None:
+            self.spooled.unlink(missing_ok=True)
+            log.info("trial %d: the database is back; spool written and removed",
+                     self.trial_id)
+            self.spooled = None
+        self._spooled_jobs = 0
 
     def _spool(self) -> None:
         self._take_waiting()
         if not self._jobs or self._spool_folder is None:
             return
-        self._spool_folder.mkdir(parents=True, exist_ok=True)
-        path = self._spool_folder / f"trial-{self.trial_id}-{time.time_ns()}.spool"
-        partial = path.with_suffix(".partial")
-        partial.write_bytes(pickle.dumps({"trial_id": self.trial_id, "jobs": list(self._jobs)}))
-        partial.replace(path)
-        self.spooled = path
+        self._spool_waiting()
         log.warning("trial %d: the database stayed away; %d writes kept in %s (written at the "
-                    "next start)", self.trial_id, len(self._jobs), path)
+                    "next start)", self.trial_id, len(self._jobs), self.spooled)
 
     def _take_waiting(self) -> None:
         while True:
@@ -253,12 +359,16 @@ class TrialRecorder:
             self._jobs.append(("chunks", self._encode(payload)))
         elif kind == "job":
             self._jobs.append(payload)
-        else:
-            status = "gaps" if any(self.stats.gaps.values()) else "complete"
+        elif kind == "finish":
+            gaps = any(self.stats.gaps.values()) or any(
+                row["kind"] == "board_lost" for row in payload["alarms"])
+            status = "gaps" if gaps else "complete"
             self._jobs.append(("stop", {"ended_at": payload["ended_at"], "status": status,
                                         "alarms": payload["alarms"]}))
             self._jobs.append(("analysis", {"live": payload["live"]}))
             self._finishing = True
+        if self._spool_file is not None:  # the database is away: on disk at once
+            self._spool_waiting()
 
     def _encode(self, batch: Batch) -> dict[str, Any]:
         """A batch as encoded chunk rows (here, on this thread), ready to insert."""
@@ -370,7 +480,7 @@ def recover_spooled(records: Records, folder: Path) -> list[int]:
     done = []
     for path in sorted(folder.glob("*.spool")) if folder.is_dir() else []:
         try:
-            spool = pickle.loads(path.read_bytes())
+            spool = read_spool(path)
         except Exception as exc:  # a damaged file may fail in many ways: set it aside
             log.error("%s is damaged (%s): kept as %s.bad", path, exc, path.name)
             path.rename(path.with_suffix(".bad"))
@@ -386,6 +496,26 @@ def recover_spooled(records: Records, folder: Path) -> list[int]:
         done.append(int(spool["trial_id"]))
         log.info("trial %d: its spooled recording is now in the database", spool["trial_id"])
     return done
+
+
+def read_spool(path: Path) -> dict[str, Any]:
+    """A spool file: ``{"trial_id": ..., "jobs": [(kind, data), ...]}``. The file is a header
+    pickle then one pickle per write; a last write cut short by a kill is left out."""
+    jobs = []
+    with path.open("rb") as file:
+        header = pickle.load(file)
+        if not isinstance(header, dict) or "trial_id" not in header:
+            raise ValueError("no spool header")
+        jobs.extend(header.get("jobs", ()))  # a spool written whole, by an earlier version
+        while True:
+            try:
+                jobs.append(pickle.load(file))
+            except EOFError:
+                break
+            except pickle.UnpicklingError as exc:
+                log.warning("%s: a write cut short at the end (%s): left out", path, exc)
+                break
+    return {"trial_id": header["trial_id"], "jobs": jobs}
 
 
 def setup_fields(settings: Settings, patient: PatientOnRig, calibration: RigCalibration,

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from db import schema, trials
 from db.engine import make_engine, session_factory
 from db.models import Trial
 
 log = logging.getLogger(__name__)
+
+#: The engine's SQLite busy timeout (s), see :func:`db.engine.make_engine`.
+SQLITE_BUSY_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,27 @@ class Records:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def writable(self, timeout_s: float = 0.2) -> bool:
+        """Could a write begin now? Asked within about ``timeout_s`` (s), so a writer waiting
+        out an outage need not block for the engine's whole busy timeout: SQLite, take and drop
+        the write lock; other engines, connect and ask."""
+        try:
+            with self.engine.connect() as connection:
+                if self.backend != "sqlite":
+                    connection.execute(text("SELECT 1"))
+                    return True
+                raw = connection.connection.driver_connection
+                assert isinstance(raw, sqlite3.Connection)
+                raw.execute(f"PRAGMA busy_timeout = {round(timeout_s * 1000)}")
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                    raw.execute("ROLLBACK")
+                finally:
+                    raw.execute(f"PRAGMA busy_timeout = {round(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        except (OperationalError, InterfaceError, sqlite3.Error):
+            return False
+        return True
 
     @staticmethod
     def startup_problem(url: str, migrate: bool = True) -> str | None:

@@ -123,6 +123,26 @@ class VirtualRig:
         """Role name -> pseudo-terminal path to open with pyserial."""
         return {role: board.port for role, board in self.boards.items()}
 
+    def replug(self, role: str) -> str:
+        """Pull the cable of the board ``role`` and plug it back in: the old pseudo-terminal
+        vanishes, a fresh board (same role, rate, clock and sensors; sequence numbers from 0)
+        boots on a new one, whose path is returned."""
+        old = self.boards[role]
+        old.unplug()
+        options: dict[str, Any] = {"clock_offset_us": old.clock_offset_us,
+                                   "drift_ppm": old.drift_ppm, "burst_s": old.burst_s,
+                                   "boot_s": old.boot_s, "rate_hz": old.rate_hz}
+        board: VirtualBoard
+        if role == "bars":
+            board = self.bars = VirtualBarsBoard(self._read_bar_counts, **options)
+        else:
+            side = role.removeprefix("insole_")
+            board = VirtualInsoleBoard(side, self._insole_reader(side),
+                                       channel_count=old.channel_count, **options)
+            setattr(self, role, board)
+        board.power_on()
+        return board.port
+
     def start(self) -> None:
         """Power the boards on (each sends HELLO once and waits for the host's commands)."""
         for board in self.boards.values():

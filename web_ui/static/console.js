@@ -8,7 +8,8 @@
  * Hooks for tests: #device-rows tr[data-role][data-connected][data-state] (ok | stale |
  * disconnected), #device-chips [data-role][data-state], #device-warning (hidden unless a board
  * is disconnected or silent > 0.5 s), #console[data-connection], #console[data-seq],
- * #trial-card[data-state], #steps-rows tr[data-on-target], #console-alarm.
+ * #trial-card[data-state], #steps-rows tr[data-on-target], #console-alarm,
+ * #recording-warning (hidden unless the recorder cannot reach the database).
  */
 (function () {
   "use strict";
@@ -448,6 +449,20 @@
     deviceWarning.hidden = problems.length === 0;
   }
 
+  /* ------------------------------------------------------------------ recorder */
+  var recordingWarning = byId("recording-warning");
+  var recordingWarningText = byId("recording-warning-text");
+
+  function renderRecording(recording) {
+    var away = !!recording && recording.database_reachable === false;
+    show(recordingWarning, away);
+    if (!away) return;
+    setText(recordingWarningText, "Away for " + fmt(recording.for_s, 0) + " s. The trial goes " +
+      "on; " + fmt(recording.buffered_chunks, 0) + " writes wait (" +
+      fmt(recording.spooled_chunks, 0) + " kept on this computer) and are stored when the " +
+      "database is back.");
+  }
+
   /* ------------------------------------------------------------------ connection */
   var STATUS_TEXT = {connecting: "Connecting\u2026", live: "Live",
                      reconnecting: "Reconnecting\u2026", stale: "No data"};
@@ -480,6 +495,7 @@
     renderPlots(msg);
     renderCop();
     renderDevices(Array.isArray(msg.devices) ? msg.devices : []);
+    renderRecording(msg.recording);
     listeners.forEach(function (fn) { fn(msg); });
     setAttr(root, "data-seq", String(msg.seq));
   }
