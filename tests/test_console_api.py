@@ -80,8 +80,11 @@ def test_patient_targets_and_a_whole_trial(live: LiveServer) -> None:
     summary = httpx.post(url + "/api/rig/trial/stop").json()
     assert summary["trial_id"] == trial_id and summary["marks"][0]["note"] == "stumbled"
     assert summary["bar_reliance_mean_pct_bw"] > 0
-    stored = {t["id"]: t for t in httpx.get(url + "/api/trials").json()}
-    assert stored[trial_id]["ended_at"] is not None and stored[trial_id]["exercise"] == "walking"
+    def stored() -> dict[str, Any]:  # the recorder stores the end as it finishes the trial
+        return {t["id"]: t for t in httpx.get(url + "/api/trials").json()}[trial_id]  # type: ignore[no-any-return]
+
+    wait_for(lambda: stored()["ended_at"] is not None, timeout_s=60)
+    assert stored()["exercise"] == "walking"
     assert httpx.post(url + "/api/rig/trial/stop").status_code == 409
 
 
