@@ -28,8 +28,9 @@ async def live_socket(websocket: WebSocket) -> None:
     try:
         while True:
             version, text, published_s = await hub.next_after(version, published_s)
-            try:
-                await asyncio.wait_for(websocket.send_text(text), settings.live_send_timeout_s)
+            try:  # a deadline on this send (no task per message, unlike asyncio.wait_for)
+                async with asyncio.timeout(settings.live_send_timeout_s):
+                    await websocket.send_text(text)
             except TimeoutError:
                 hub.dropped_clients += 1
                 log.warning("live client %s took no message for %.1f s: dropped",
