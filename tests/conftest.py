@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from rig.controller import RigController
     from rig.settings import Settings
 
+T = TypeVar("T")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -37,6 +40,16 @@ def require_tool(available: bool, what: str, install_hint: str) -> None:
     if IN_CI:
         pytest.fail(f"{message} (CI=true: tests may not be skipped for a missing tool)")
     pytest.skip(message)
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on its own event loop in a worker thread.
+
+    Playwright's sync API keeps an event loop running on the main thread for the whole session,
+    so ``asyncio.run`` cannot be used there.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def free_port() -> int:

@@ -25,9 +25,9 @@ from sqlalchemy.engine import make_url
 
 from db import recordings, trials
 from rig.recorder import read_spool
-from tests.conftest import POSTGRES_ADMIN_URL, LiveServer
+from tests.conftest import POSTGRES_ADMIN_URL, LiveServer, run_async
 from tests.test_browser_pages import PageFactory, open_page  # noqa: F401  (fixture)
-from tests.test_live_server import SCHEMA, collect, run_async
+from tests.test_live_server import SCHEMA, collect
 from tests.test_recorder import FrameCount, counted  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser

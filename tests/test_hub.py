@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.test_live_server import run_async
+from tests.conftest import run_async
 from web_ui import hub as hub_module
 from web_ui.hub import LiveHub
 

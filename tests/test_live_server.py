@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import jsonschema
@@ -16,21 +14,10 @@ import numpy as np
 import pytest
 import websockets
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, run_async
 
-T = TypeVar("T")
 SCHEMA_FILE = Path(__file__).parent.parent / "docs" / "live-message.schema.json"
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
-
-
-def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine on its own event loop in a worker thread.
-
-    Playwright's sync API keeps an event loop running on the main thread for the whole session,
-    so ``asyncio.run`` cannot be used there.
-    """
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 async def collect(ws_url: str, seconds: float) -> list[dict[str, Any]]:

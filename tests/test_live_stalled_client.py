@@ -19,8 +19,7 @@ from typing import Any
 
 import websockets
 
-from tests.conftest import LiveServer
-from tests.test_live_server import run_async
+from tests.conftest import LiveServer, run_async
 
 #: Most bytes the server may hold for one client that reads nothing: the transport's write
 #: buffer (asyncio pauses the sender at its 64 KiB high-water mark, plus the one message that
