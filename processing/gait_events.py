@@ -223,13 +223,18 @@ def _feed(signal: FloatArray, state: FloatArray, parameters: FloatArray,
                 state[_CANDIDATE_EXTREME] = x
             continue
 
-        if pending == 1.0:  # heel strike candidate
-            if x < off:
-                state[_PENDING] = 0.0  # too short to be a stance
-                continue
-            state[_CANDIDATE_EXTREME] = max(state[_CANDIDATE_EXTREME], x)
-            if index - state[_PENDING_AT] < parameters[_P_MIN_STANCE]:
-                continue
+        # A candidate: cancelled when the load crosses back (too short to be a stance or a
+        # swing), confirmed once it has lasted its minimum duration.
+        heel_strike = pending == 1.0
+        if (x < off) if heel_strike else (x > on):
+            state[_PENDING] = 0.0
+            continue
+        candidate = state[_CANDIDATE_EXTREME]
+        state[_CANDIDATE_EXTREME] = max(candidate, x) if heel_strike else min(candidate, x)
+        if index - state[_PENDING_AT] < parameters[_P_MIN_STANCE if heel_strike
+                                                   else _P_MIN_SWING]:
+            continue
+        if heel_strike:
             # Timing: back from the crossing to where the load left the swing's minimum.
             # With body weight (calibrated N, noise of a few N) the swing's mean; without (raw
             # signals, smooth) its minimum.
@@ -254,13 +259,7 @@ def _feed(signal: FloatArray, state: FloatArray, parameters: FloatArray,
                 state[_SWING_LEVEL] += weight * (swing_minimum - state[_SWING_LEVEL])
             state[_PHASE] = 1.0
             out_kind[found] = 1
-        else:  # toe off candidate
-            if x > on:
-                state[_PENDING] = 0.0  # too short to be a swing
-                continue
-            state[_CANDIDATE_EXTREME] = min(state[_CANDIDATE_EXTREME], x)
-            if index - state[_PENDING_AT] < parameters[_P_MIN_SWING]:
-                continue
+        else:  # a toe off
             stance_peak = state[_PHASE_EXTREME]
             # Timing: on from the crossing to where the load reaches the swing's minimum.
             base = state[_SWING_LEVEL] if with_body_weight else state[_CANDIDATE_EXTREME]
