@@ -10,7 +10,7 @@ are seconds from the first sample.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -80,10 +80,4 @@ def record_virtual(path: str | Path, seconds: float, *, body_mass_kg: float = 75
               for e in rig.events_between(t0, t0 + seconds)]
     truth = rig.ground_truth(t)
     return VirtualRecording(written, float(rate_hz), events,
-                            _shifted(truth, t0), truth.body_weight_n)
-
-
-def _shifted(truth: GroundTruth, t0: float) -> GroundTruth:
-    from dataclasses import replace
-
-    return replace(truth, t_s=truth.t_s - t0)
+                            replace(truth, t_s=truth.t_s - t0), truth.body_weight_n)
