@@ -6,27 +6,33 @@ that could not be computed are None.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Self
 
 from db import models
 
 
+class _RowView:
+    """A view whose fields are its row's attributes of the same names."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, row: Any) -> Self:
+        return cls(*(getattr(row, f.name) for f in fields(cls)))  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True, slots=True)
-class ClinicianOut:
+class ClinicianOut(_RowView):
     id: int
     name: str
     role: str
     active: bool
 
-    @classmethod
-    def of(cls, row: models.Clinician) -> ClinicianOut:
-        return cls(row.id, row.name, row.role, row.active)
-
 
 @dataclass(frozen=True, slots=True)
-class PatientOut:
+class PatientOut(_RowView):
     id: int
     identifier: str
     name: str
@@ -37,12 +43,6 @@ class PatientOut:
     amputation_date: date | None
     notes: str
     created_at: datetime
-
-    @classmethod
-    def of(cls, row: models.Patient) -> PatientOut:
-        return cls(row.id, row.identifier, row.name, row.date_of_birth, row.amputation_side,
-                   row.amputation_level, row.amputation_cause, row.amputation_date, row.notes,
-                   row.created_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +66,14 @@ class PatientPage:
 
 
 @dataclass(frozen=True, slots=True)
-class BodyMassOut:
+class BodyMassOut(_RowView):
     id: int
     measured_on: date
     mass_kg: float
 
-    @classmethod
-    def of(cls, row: models.BodyMass) -> BodyMassOut:
-        return cls(row.id, row.measured_on, row.mass_kg)
-
 
 @dataclass(frozen=True, slots=True)
-class ComponentOut:
+class ComponentOut(_RowView):
     id: int
     kind: str
     description: str
@@ -85,13 +81,9 @@ class ComponentOut:
     removed_on: date | None
     notes: str
 
-    @classmethod
-    def of(cls, row: models.ProsthesisComponent) -> ComponentOut:
-        return cls(row.id, row.kind, row.description, row.fitted_on, row.removed_on, row.notes)
-
 
 @dataclass(frozen=True, slots=True)
-class NoteOut:
+class NoteOut(_RowView):
     id: int
     patient_id: int
     session_id: int | None
@@ -103,15 +95,9 @@ class NoteOut:
     pain_score: int | None
     pain_location: str | None
 
-    @classmethod
-    def of(cls, row: models.Note) -> NoteOut:
-        return cls(row.id, row.patient_id, row.session_id, row.trial_id, row.author_role,
-                   row.clinician_id, row.created_at, row.text, row.pain_score,
-                   row.pain_location)
-
 
 @dataclass(frozen=True, slots=True)
-class SessionOut:
+class SessionOut(_RowView):
     id: int
     patient_id: int
     clinician_id: int | None
@@ -120,14 +106,9 @@ class SessionOut:
     ended_at: datetime | None
     notes: str
 
-    @classmethod
-    def of(cls, row: models.TrainingSession) -> SessionOut:
-        return cls(row.id, row.patient_id, row.clinician_id, row.rig_id, row.started_at,
-                   row.ended_at, row.notes)
-
 
 @dataclass(frozen=True, slots=True)
-class MetricsOut:
+class MetricsOut(_RowView):
     """A trial's summary metrics (the progress charts' quantities, and everything else in
     ``summary``)."""
 
@@ -142,25 +123,14 @@ class MetricsOut:
     sway_area_95_mm2: float | None
     summary: dict[str, Any]
 
-    @classmethod
-    def of(cls, row: models.TrialMetric) -> MetricsOut:
-        return cls(row.computed_at, row.analysis_version, row.duration_s, row.step_count,
-                   row.prosthetic_load_share_pct, row.stance_time_symmetry_index_pct,
-                   row.bar_reliance_mean_pct_bw, row.cadence_steps_per_min,
-                   row.sway_area_95_mm2, row.summary)
-
 
 @dataclass(frozen=True, slots=True)
-class AlarmOut:
+class AlarmOut(_RowView):
     id: int
     at_s: float
     kind: str
     message: str
     value: float | None
-
-    @classmethod
-    def of(cls, row: models.Alarm) -> AlarmOut:
-        return cls(row.id, row.at_s, row.kind, row.message, row.value)
 
 
 @dataclass(frozen=True, slots=True)
