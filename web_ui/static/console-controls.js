@@ -11,46 +11,13 @@
   var C = window.gaitConsole;
   var byId = C.byId;
   var isNum = GaitLive.isNum;
+  var api = GaitRest.api;
   var CAPTURE_HOLD_MS = 2500;   // the patient holds each posture this long; the rig keeps 2 s
   var SEARCH_DELAY_MS = 250;
   var PICKER_ROWS = 8;
   var STORE_WAIT_MS = 30000;    // the recorder stores the trial after stop, in the background
 
   var rig = null;               // the rig's state (GET /api/rig and every control's answer)
-
-  /** fetch + JSON; a refusal becomes an Error with the server's reason. */
-  function api(method, path, body) {
-    var init = {method: method, headers: {}};
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (response) {
-      return response.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (err) { data = text; }
-        if (!response.ok) {
-          var error = new Error(reason(data) || response.status + " " + response.statusText);
-          error.status = response.status;
-          throw error;
-        }
-        return data;
-      });
-    });
-  }
-
-  function reason(data) {
-    if (!data) return "";
-    var detail = data.detail !== undefined ? data.detail : data;
-    if (typeof detail === "string") return detail;
-    if (Array.isArray(detail)) {
-      return detail.map(function (d) {
-        var where = (d.loc || []).filter(function (x) { return x !== "body"; }).join(".");
-        return (where ? where + ": " : "") + String(d.msg || "").replace(/^Value error, /, "");
-      }).join("; ");
-    }
-    return JSON.stringify(detail);
-  }
 
   function say(el, text, ok) {
     el.textContent = text;

@@ -1,24 +1,14 @@
 /*
- * Shared helpers of the clinic-records pages: the REST API, formatting, and uPlot charts.
+ * Shared helpers of the clinic-records pages: the REST API (through rest.js), formatting, and
+ * uPlot charts.
  * Plain JavaScript, no build step; uPlot is vendored in /static/vendor/uplot (1.6.31, MIT).
  */
 "use strict";
 
 const History = (() => {
-  async function api(path, options = {}) {
-    const init = { ...options, headers: { "Content-Type": "application/json" } };
-    if (options.body !== undefined) init.body = JSON.stringify(options.body);
-    const response = await fetch(path, init);
-    const text = await response.text();
-    const data = text ? JSON.parse(text) : null;
-    if (!response.ok) {
-      const detail = data && data.detail;
-      const message = Array.isArray(detail)
-        ? detail.map((e) => `${e.loc[e.loc.length - 1]}: ${e.msg}`).join("; ")
-        : (detail || response.statusText);
-      throw new Error(message);
-    }
-    return data;
+  /* GET by default; `options.method` and `options.body` (sent as JSON) as for rest.js. */
+  function api(path, options = {}) {
+    return GaitRest.api(options.method || "GET", path, options.body);
   }
 
   function el(tag, attributes = {}, ...children) {
