@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port
-
-RIG = [sys.executable, "-m", "rig.cli"]
+from tests.rig_process import RIG, rig_serve
 
 
 def test_help_lists_the_commands() -> None:
@@ -42,17 +38,8 @@ def test_db_upgrade_then_status(tmp_path: Path) -> None:
 
 
 def test_serve_simulate_prints_urls_and_serves(tmp_path: Path) -> None:
-    port = free_port()
-    env = {**os.environ, "GAITRIG_DATA_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([*RIG, "serve", "--simulate", "--port", str(port)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        banner = ""
-        assert process.stdout is not None
-        while "Therapist console" not in banner:
-            line = process.stdout.readline()
-            assert line, f"server exited early:\n{banner}"
-            banner += line
+    with rig_serve(tmp_path) as (port, output):
+        banner = "".join(output)
         assert f"http://127.0.0.1:{port}/display" in banner
         assert f"http://127.0.0.1:{port}/console" in banner
         deadline = time.monotonic() + 60
@@ -69,11 +56,4 @@ def test_serve_simulate_prints_urls_and_serves(tmp_path: Path) -> None:
         assert page.status_code == 200 and "<html" in page.text.lower()
         live = httpx.get(f"http://127.0.0.1:{port}/api/live").json()
         assert live["left_foot_n"] is not None
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-    assert process.returncode == 0, "the server did not shut down cleanly on Ctrl-C"
+    # leaving rig_serve sends Ctrl-C and asserts the exit status is 0

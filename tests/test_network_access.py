@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import ssl
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -19,9 +14,8 @@ import trustme
 
 from rig.cli import main
 from rig.network_access import check_access
-from tests.conftest import ROOT, free_port, require_tool
-
-RIG = [sys.executable, "-m", "rig.cli"]
+from tests.conftest import ROOT, require_tool
+from tests.rig_process import rig_serve
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
@@ -80,32 +74,6 @@ def test_makefile_passes_the_flag_for_a_network_host() -> None:
         serve = next(line for line in dry_run.splitlines() if "rig serve" in line)
         assert f"--host {host}" in serve
         assert ("--allow-network" in serve) == flagged, serve
-
-
-@contextmanager
-def rig_serve(tmp_path: Path, *args: str) -> Iterator[tuple[int, list[str]]]:
-    """A real `rig serve --simulate` on a free port; yields the port and its output so far."""
-    port = free_port()
-    env = {**os.environ, "GAITRIG_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT),
-           "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([*RIG, "serve", "--simulate", "--port", str(port), *args],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
-    output: list[str] = []
-    try:
-        assert process.stdout is not None
-        while not any("Therapist console" in line for line in output):
-            line = process.stdout.readline()
-            assert line, f"rig serve exited early:\n{''.join(output)}"
-            output.append(line)
-        yield port, output
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
 
 
 def wait_for_health(url: str, verify: ssl.SSLContext | bool = True) -> httpx.Response:

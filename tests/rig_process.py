@@ -1,0 +1,48 @@
+"""`rig serve --simulate` as a real process on a free port, stopped with Ctrl-C (SIGINT)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.conftest import ROOT, free_port
+
+RIG = [sys.executable, "-m", "rig.cli"]
+
+
+@contextmanager
+def rig_serve(tmp_path: Path, *args: str) -> Iterator[tuple[int, list[str]]]:
+    """A real `rig serve --simulate` on a free port; yields the port and its output so far.
+
+    The output is read up to the banner ("Therapist console"); on leaving, the process gets
+    SIGINT and must exit with status 0 (a clean shutdown), its remaining output appended.
+    """
+    port = free_port()
+    env = {**os.environ, "GAITRIG_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT),
+           "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([*RIG, "serve", "--simulate", "--port", str(port), *args],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    output: list[str] = []
+    try:
+        assert process.stdout is not None
+        while not any("Therapist console" in line for line in output):
+            line = process.stdout.readline()
+            assert line, f"rig serve exited early:\n{''.join(output)}"
+            output.append(line)
+        yield port, output
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            rest, _ = process.communicate(timeout=20)
+            output.extend(rest.splitlines(keepends=True))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, f"rig serve did not shut down cleanly on Ctrl-C:\n" \
+        f"{''.join(output)}"
