@@ -30,10 +30,12 @@ from processing.gait_events import detect_contacts, stance_subphases
 from processing.layouts import RigLayout
 from processing.metrics import FootContacts, json_ready, trial_metrics
 from processing.pipeline import COP_MIN_FORCE_FRACTION_BW, STANDARD_GRAVITY, BlockProcessor
+from rig.targets import Targets
 
 FloatArray = npt.NDArray[np.float64]
 Side = Literal["left", "right"]
-DEFAULT_BAND_PCT_BW = (40.0, 60.0)
+#: A recording that names no target band is judged against the console's default band (% BW).
+DEFAULT_BAND_PCT_BW = (Targets().band_low_pct_bw, Targets().band_high_pct_bw)
 
 
 class AnalysisError(ValueError):
