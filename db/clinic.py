@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -23,6 +24,13 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def check_fields(fields: Mapping[str, Any], allowed: Iterable[str], what: str) -> None:
+    """TypeError naming the keys of ``fields`` that are not among ``allowed``."""
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"unknown {what} fields: {sorted(unknown)}")
+
+
 # -- clinicians ---------------------------------------------------------------------------------
 
 
@@ -42,9 +50,7 @@ def list_clinicians(session: Session) -> list[v.ClinicianOut]:
 
 
 def add_patient(session: Session, identifier: str, name: str, **fields: Any) -> v.PatientOut:
-    unknown = set(fields) - set(PATIENT_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown patient fields: {sorted(unknown)}")
+    check_fields(fields, PATIENT_FIELDS, "patient")
     row = m.Patient(identifier=identifier, name=name, created_at=now(),
                     notes=fields.pop("notes", None) or "", **fields)
     session.add(row)
@@ -53,9 +59,7 @@ def add_patient(session: Session, identifier: str, name: str, **fields: Any) -> 
 
 
 def update_patient(session: Session, patient_id: int, **fields: Any) -> v.PatientOut | None:
-    unknown = set(fields) - set(PATIENT_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown patient fields: {sorted(unknown)}")
+    check_fields(fields, PATIENT_FIELDS, "patient")
     row = session.get(m.Patient, patient_id)
     if row is None:
         return None

@@ -19,9 +19,7 @@ TRIAL_FIELDS = ("session_id", "targets", "footwear", "prosthesis_setup", "calibr
 
 def start_trial(session: Session, rig_id: str, exercise: str, **fields: Any) -> m.Trial:
     """A new trial, started now. ``fields``: any of :data:`TRIAL_FIELDS`."""
-    unknown = set(fields) - set(TRIAL_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown trial fields: {sorted(unknown)}")
+    clinic.check_fields(fields, TRIAL_FIELDS, "trial")
     if fields.get("session_id") is not None:
         clinic._require(session, m.TrainingSession, fields["session_id"])
     fields["notes"] = fields.get("notes") or ""
@@ -33,9 +31,7 @@ def start_trial(session: Session, rig_id: str, exercise: str, **fields: Any) -> 
 
 def update_trial(session: Session, trial_id: int, **fields: Any) -> m.Trial | None:
     """Set some of :data:`TRIAL_FIELDS` (e.g. the setup once the recorder knows it)."""
-    unknown = set(fields) - set(TRIAL_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown trial fields: {sorted(unknown)}")
+    clinic.check_fields(fields, TRIAL_FIELDS, "trial")
     trial = session.get(m.Trial, trial_id)
     if trial is None:
         return None
