@@ -157,6 +157,8 @@ def add_note(session: Session, patient_id: int, author_role: str, text: str = ""
     if pain_score is not None and not 0 <= pain_score <= 10:
         raise ValueError(f"pain_score must be 0..10, got {pain_score}")
     _require(session, m.Patient, patient_id)
+    if clinician_id is not None:
+        _require(session, m.Clinician, clinician_id)
     if trial_id is not None:
         trial = _require(session, m.Trial, trial_id)
         if session_id is None:

@@ -162,8 +162,6 @@ class ClinicHistory:
         """A note (``fields``: pain_score 0-10, pain_location, session_id, trial_id,
         clinician_id)."""
         with self._session() as session:
-            if fields.get("clinician_id") is not None:
-                clinic._require(session, m.Clinician, fields["clinician_id"])
             return clinic.add_note(session, patient_id, author_role, text, **fields)
 
     def patient_trials(self, patient_id: int) -> list[v.TrialSummary]:

@@ -226,6 +226,8 @@ def test_notes_validate_pain_and_links(db: Session) -> None:
         clinic.add_note(db, bruno.id, "patient", session_id=visit.id)
     with pytest.raises(clinic.NotFoundError):
         clinic.add_note(db, anna.id, "patient", trial_id=999)
+    with pytest.raises(clinic.NotFoundError, match="no clinician 999"):
+        clinic.add_note(db, anna.id, "therapist", "x", clinician_id=999)
     assert clinic.list_notes(db, anna.id)[0].pain_location == "distal tibia"
     # The database refuses an out-of-range score even past the query layer.
     db.add(m.Note(patient_id=anna.id, author_role="patient", created_at=clinic.now(),
