@@ -3,8 +3,9 @@ analysis software.
 
 * Raw CSV (one board): ``host_time_s`` (s, host monotonic clock), ``seq``, ``device_time_us``
   (µs, the board's clock) and one column of raw counts per channel, named by the board's channel
-  map. Written chunk by chunk, so a long trial streams without being held in memory; the
-  ``progress`` callback gets (chunks done, chunks in all).
+  map. Written chunk by chunk, so a long trial streams without being held in memory;
+  :attr:`Export.total_parts` says how many chunks come (``rig export`` shows it as a progress
+  bar).
 * Steps CSV: one row per step, gait events in s from the trial's start, loads in % BW, then
   every per-step metric stored with it.
 * C3D (written with ``ezc3d``): no marker points; analog channels on the results' timeline
@@ -12,6 +13,7 @@ analysis software.
   while the foot is lifted), and every raw channel of every board in counts, each board held at
   its newest frame (the bars run at 80 Hz); gait events "Foot Strike" and "Foot Off" with
   context "Left"/"Right" at s from the first sample.
+* PDF reports of a session or a patient (:mod:`rig.reports`), as one block.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,10 +33,10 @@ from sqlalchemy import func, select
 
 from db import models as m
 from db import recordings
+from rig import reports
 from rig.history import ClinicHistory, RecordNotFoundError, StepOut
 from rig.load_curves import COP_SERIES, LOAD_SERIES, STANDARD_GRAVITY, load_series
 
-Progress = Callable[[int, int], None]
 #: C3D marker frames per second when nothing else fits: analog samples per frame are whole.
 POINT_RATE_HZ = 100.0
 STEP_COLUMNS = ("step_index", "foot", "prosthetic", "heel_strike_s", "toe_off_s", "stance_s",
@@ -195,3 +197,14 @@ def c3d_file(history: ClinicHistory, trial_id: int) -> Export:
         content = path.read_bytes()
     return Export(f"trial-{trial_id}.c3d", "application/octet-stream", 1, iter([content]))
 
+
+def session_report(history: ClinicHistory, session_id: int) -> Export:
+    """The session's PDF report (:func:`rig.reports.session_report`)."""
+    content = reports.session_report(history, session_id)
+    return Export(f"session-{session_id}.pdf", "application/pdf", 1, iter([content]))
+
+
+def patient_report(history: ClinicHistory, patient_id: int) -> Export:
+    """The patient's PDF report (:func:`rig.reports.patient_report`)."""
+    content = reports.patient_report(history, patient_id)
+    return Export(f"patient-{patient_id}.pdf", "application/pdf", 1, iter([content]))
