@@ -31,18 +31,17 @@ def add_export_command(commands: Any) -> None:
 def run_export(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from rig import exports, reports
+    from rig import exports
     from rig.history import ClinicHistory, RecordNotFoundError
     from rig.records import Records
 
     records = Records.open(settings.resolved_database_url())
     history = ClinicHistory(records)
     try:
-        if args.kind in ("session-report", "patient-report"):
-            make = reports.session_report if args.kind == "session-report" else \
-                reports.patient_report
-            name = f"{args.kind.removesuffix('-report')}-{args.id}.pdf"
-            export = exports.Export(name, "application/pdf", 1, iter([make(history, args.id)]))
+        if args.kind == "session-report":
+            export = exports.session_report(history, args.id)
+        elif args.kind == "patient-report":
+            export = exports.patient_report(history, args.id)
         elif args.kind == "raw":
             export = exports.raw_csv(history, args.id, args.role)
         elif args.kind == "steps":

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from rig import exports, reports
+from rig import exports
 from rig.metric_guide import GUIDE, MetricGuide
 from web_ui.api_input import RecordId
 from web_ui.deps import History
@@ -20,11 +20,6 @@ BoardRole = Literal["insole_left", "insole_right", "bars"]
 def _download(export: exports.Export) -> StreamingResponse:
     return StreamingResponse(export.parts, media_type=export.media_type, headers={
         "Content-Disposition": f'attachment; filename="{export.filename}"'})
-
-
-def _pdf(content: bytes, filename: str) -> Response:
-    return Response(content, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @router.get("/trials/{trial_id}/export/raw.csv")
@@ -47,13 +42,13 @@ def trial_c3d(trial_id: RecordId, history: History) -> StreamingResponse:
 
 
 @router.get("/sessions/{session_id}/report.pdf")
-def session_report(session_id: RecordId, history: History) -> Response:
-    return _pdf(reports.session_report(history, session_id), f"session-{session_id}.pdf")
+def session_report(session_id: RecordId, history: History) -> StreamingResponse:
+    return _download(exports.session_report(history, session_id))
 
 
 @router.get("/patients/{patient_id}/report.pdf")
-def patient_report(patient_id: RecordId, history: History) -> Response:
-    return _pdf(reports.patient_report(history, patient_id), f"patient-{patient_id}.pdf")
+def patient_report(patient_id: RecordId, history: History) -> StreamingResponse:
+    return _download(exports.patient_report(history, patient_id))
 
 
 @router.get("/metric-guide")
