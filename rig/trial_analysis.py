@@ -38,6 +38,7 @@ from db import recordings
 from db.recordings import Frames
 from processing import balance, gait_events, metrics, pipeline
 from processing.calibration import RigCalibration
+from rig.analyze import DEFAULT_BAND_PCT_BW
 from rig.timeline import ROLES
 from rig.trial_setup import TrialSetup
 
@@ -46,7 +47,6 @@ ANALYSIS_VERSION = "1"
 STANDING_EXERCISES = ("quiet_standing", "weight_shift")
 #: Rows per pipeline call: about 0.5 ms of kernel time, after which the live loop may run.
 BLOCK_ROWS = 2_000
-DEFAULT_BAND_PCT_BW = (40.0, 60.0)
 
 FloatArray = npt.NDArray[np.float64]
 
