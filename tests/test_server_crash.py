@@ -17,6 +17,7 @@ import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -52,6 +53,24 @@ def start_server(tmp_path: Path, url: str) -> tuple[subprocess.Popen[bytes], str
     raise AssertionError("the server did not answer within 90 s")
 
 
+def start_walking_trial(base: str) -> int:
+    """Start a walking trial on the server at ``base``; its id."""
+    started = httpx.post(base + "/api/rig/trial", json={"exercise": "walking"}, timeout=10)
+    assert started.status_code == 201, started.text
+    return int(started.json()["trial"]["id"])
+
+
+def trial_after_restart(tmp_path: Path, url: str, trial_id: int) -> dict[str, Any]:
+    """Start the server again (the start recovers open trials), read the trial, stop it."""
+    process, base = start_server(tmp_path, url)
+    try:
+        stored: dict[str, Any] = httpx.get(f"{base}/api/trials/{trial_id}", timeout=10).json()
+    finally:
+        process.terminate()
+        process.wait(30)
+    return stored
+
+
 def stored_span(records: Records, trial_id: int) -> tuple[float, float, int]:
     """(first, last) host time (s) of the stored frames and the left insole's frame count."""
     with records.sessions() as session:
@@ -68,9 +87,7 @@ def test_a_killed_server_recovers_its_trial_at_restart(tmp_path: Path,
                                                         database_url: str) -> None:
     process, base = start_server(tmp_path, database_url)
     try:
-        started = httpx.post(base + "/api/rig/trial", json={"exercise": "walking"}, timeout=10)
-        assert started.status_code == 201, started.text
-        trial_id = started.json()["trial"]["id"]
+        trial_id = start_walking_trial(base)
         time.sleep(5.0)
         killed_s = time.monotonic()
         os.kill(process.pid, signal.SIGKILL)
@@ -93,12 +110,7 @@ def test_a_killed_server_recovers_its_trial_at_restart(tmp_path: Path,
         # no hole: the left insole's 1 kHz frames fill the stored span
         assert frames >= 0.95 * 1000.0 * (last_s - first_s)
 
-        process, base = start_server(tmp_path, database_url)  # the restart recovers it
-        try:
-            stored = httpx.get(f"{base}/api/trials/{trial_id}", timeout=10).json()
-        finally:
-            process.terminate()
-            process.wait(30)
+        stored = trial_after_restart(tmp_path, database_url, trial_id)  # it recovers the trial
         assert stored["recording_status"] == "interrupted"
         ended_at = datetime.fromisoformat(stored["ended_at"])
         expected = started_at + timedelta(seconds=last_s - first_s)
@@ -123,9 +135,7 @@ def test_a_server_killed_while_the_database_is_away_keeps_what_it_spooled(
     spool = tmp_path / "data" / "spool"
     process, base = start_server(tmp_path, database_url)
     try:
-        started = httpx.post(base + "/api/rig/trial", json={"exercise": "walking"}, timeout=10)
-        assert started.status_code == 201, started.text
-        trial_id = started.json()["trial"]["id"]
+        trial_id = start_walking_trial(base)
         time.sleep(1.5)
         with database_away(database_url):
             away_at = time.monotonic()
@@ -146,12 +156,7 @@ def test_a_server_killed_while_the_database_is_away_keeps_what_it_spooled(
     try:
         _, before_s, _ = stored_span(records, trial_id)
         assert before_s < spooled_s  # the spooled part is not in the database yet
-        process, base = start_server(tmp_path, database_url)
-        try:
-            stored = httpx.get(f"{base}/api/trials/{trial_id}", timeout=10).json()
-        finally:
-            process.terminate()
-            process.wait(30)
+        stored = trial_after_restart(tmp_path, database_url, trial_id)
         assert not list(spool.glob("*.spool"))  # written, and removed
         assert stored["recording_status"] == "interrupted"
         first_s, last_s, frames = stored_span(records, trial_id)
