@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import select
@@ -39,6 +39,8 @@ SessionDetail = v.SessionDetail
 SessionOut = v.SessionOut
 TrialDetail = v.TrialDetail
 TrialSummary = v.TrialSummary
+
+T = TypeVar("T")
 
 
 class RecordNotFoundError(LookupError):
@@ -101,7 +103,7 @@ class ClinicHistory:
                 raise RecordRefusedError(str(exc)) from exc
 
     @staticmethod
-    def _found(value: Any, what: str, key: int) -> Any:
+    def _found(value: T | None, what: str, key: int) -> T:
         if value is None:
             raise RecordNotFoundError(f"no {what} {key}")
         return value
@@ -131,14 +133,14 @@ class ClinicHistory:
     def patient_detail(self, patient_id: int) -> v.PatientDetail:
         with self._session() as session:
             detail = sessions.patient_detail(session, patient_id)
-            return self._found(detail, "patient", patient_id)  # type: ignore[no-any-return]
+            return self._found(detail, "patient", patient_id)
 
     def update_patient(self, patient_id: int, **fields: Any) -> v.PatientOut:
         with self._session() as session:
             if fields.get("identifier") is not None:
                 self._identifier_free(session, fields["identifier"], patient_id)
             patient = clinic.update_patient(session, patient_id, **fields)
-            return self._found(patient, "patient", patient_id)  # type: ignore[no-any-return]
+            return self._found(patient, "patient", patient_id)
 
     def delete_patient(self, patient_id: int) -> None:
         """Erase the patient and all that is theirs (sessions, trials, recordings, notes)."""
@@ -193,20 +195,20 @@ class ClinicHistory:
     def session_detail(self, session_id: int) -> v.SessionDetail:
         with self._session() as session:
             detail = sessions.get_session(session, session_id)
-            return self._found(detail, "session", session_id)  # type: ignore[no-any-return]
+            return self._found(detail, "session", session_id)
 
     def update_session(self, session_id: int, notes: str | None = None, end: bool = False
                        ) -> v.SessionOut:
         with self._session() as session:
             out = sessions.update_session(session, session_id, notes=notes, end=end)
-            return self._found(out, "session", session_id)  # type: ignore[no-any-return]
+            return self._found(out, "session", session_id)
 
     # -- trials --------------------------------------------------------------------------------
 
     def trial_detail(self, trial_id: int) -> v.TrialDetail:
         with self._session() as session:
             detail = trials.get_trial(session, trial_id)
-            return self._found(detail, "trial", trial_id)  # type: ignore[no-any-return]
+            return self._found(detail, "trial", trial_id)
 
     def trial_steps(self, trial_id: int) -> list[StepOut]:
         with self._session() as session:
