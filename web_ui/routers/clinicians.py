@@ -5,18 +5,16 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from rig.history import ClinicianOut
-from web_ui.api_input import ApiInput
+from web_ui.api_input import ClosedInput
 from web_ui.deps import History
 
 router = APIRouter(prefix="/api/clinicians", tags=["clinicians"])
 
 
-class ClinicianIn(ApiInput):
-    model_config = ConfigDict(strict=True, extra="forbid")
-
+class ClinicianIn(ClosedInput):
     name: str = Field(min_length=1, max_length=200, pattern=r"\S")
     role: Literal["physiotherapist", "prosthetist", "physician", "assistant"] = "physiotherapist"
 

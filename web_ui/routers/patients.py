@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from rig.history import (
     BodyMassOut,
@@ -19,7 +19,7 @@ from rig.history import (
     TrialSummary,
     today,
 )
-from web_ui.api_input import MAX_RECORD_ID, ApiInput, RecordId
+from web_ui.api_input import MAX_RECORD_ID, BodyId, ClosedInput, RecordId
 from web_ui.deps import History
 
 router = APIRouter(prefix="/api/patients", tags=["patients"])
@@ -43,15 +43,7 @@ def _date_text(value: object) -> object:
 
 #: A calendar day in a request body: ISO 8601 text.
 Day = Annotated[date, Field(strict=False), BeforeValidator(_date_text)]
-#: A record named in a request body (a session, a trial, a clinician).
-BodyId = Annotated[int, Field(ge=1, le=MAX_RECORD_ID)]
 BodyMassKg = Annotated[float, Field(gt=20, lt=300, description="Body mass in kg (prosthesis on).")]
-
-
-class Strict(ApiInput):
-    """A request body: strict JSON types (``ApiInput``), and no unknown fields."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
 
 
 def _not_future(day: date | None, field: str) -> None:
@@ -59,7 +51,7 @@ def _not_future(day: date | None, field: str) -> None:
         raise ValueError(f"{field} is in the future")
 
 
-class PatientFields(Strict):
+class PatientFields(ClosedInput):
     date_of_birth: Day | None = None
     amputation_side: Side | None = None
     amputation_level: Level | None = None
@@ -95,7 +87,7 @@ class PatientPatch(PatientFields):
         return self
 
 
-class BodyMassIn(Strict):
+class BodyMassIn(ClosedInput):
     mass_kg: BodyMassKg
     measured_on: Day | None = Field(default=None, description="Default: today.")
 
@@ -105,7 +97,7 @@ class BodyMassIn(Strict):
         return self
 
 
-class ComponentIn(Strict):
+class ComponentIn(ClosedInput):
     kind: ComponentKind
     description: Name = Field(description="Make and model.")
     fitted_on: Day
@@ -119,7 +111,7 @@ class ComponentIn(Strict):
         return self
 
 
-class NoteIn(Strict):
+class NoteIn(ClosedInput):
     author_role: Author = "therapist"
     text: str = Field(default="", max_length=10_000)
     pain_score: int | None = Field(default=None, ge=0, le=10,

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from rig.history import SessionDetail, SessionOut
-from web_ui.api_input import ApiInput, RecordId
+from web_ui.api_input import BodyId, ClosedInput, RecordId
 from web_ui.deps import AppSettings, History
-from web_ui.routers.patients import BodyId
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
 
-class SessionIn(ApiInput):
-    model_config = ConfigDict(strict=True, extra="forbid")
-
+class SessionIn(ClosedInput):
     patient_id: BodyId
     clinician_id: BodyId | None = None
     notes: str = Field(default="", max_length=10_000)
 
 
-class SessionPatch(ApiInput):
-    model_config = ConfigDict(strict=True, extra="forbid")
-
+class SessionPatch(ClosedInput):
     notes: str | None = Field(default=None, max_length=10_000)
     ended: bool = Field(default=False, description="True ends the session now (once).")
 
