@@ -47,6 +47,9 @@ ANALYSIS_VERSION = "1"
 STANDING_EXERCISES = ("quiet_standing", "weight_shift")
 #: Rows per pipeline call: about 0.5 ms of kernel time, after which the live loop may run.
 BLOCK_ROWS = 2_000
+#: What the analysis keeps of each block's pipeline result (N, mm).
+SIGNALS = ("left_foot_n", "right_foot_n", "left_bar_n", "right_bar_n", "left_cop_mm",
+           "right_cop_mm")
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -104,16 +107,13 @@ def analyse(frames: Mapping[str, Frames], setup: TrialSetup,
     body_weight_n = processor.body_weight_n
     standing = exercise in STANDING_EXERCISES
     placement = balance.side_by_side_placement(setup.stance_width_mm)
-    parts: dict[str, list[FloatArray]] = {name: [] for name in (
-        "left_foot_n", "right_foot_n", "left_bar_n", "right_bar_n", "left_cop_mm",
-        "right_cop_mm", "standing_cop_mm")}
+    parts: dict[str, list[FloatArray]] = {name: [] for name in (*SIGNALS, "standing_cop_mm")}
     for first in range(0, merged.rows, BLOCK_ROWS):
         time.sleep(0)  # hand the interpreter to the live loop if it waits (this runs beside it)
         rows = slice(first, first + BLOCK_ROWS)
         result = processor.process(*(np.ascontiguousarray(merged.counts[r][rows])
                                      for r in ROLES))
-        for name in ("left_foot_n", "right_foot_n", "left_bar_n", "right_bar_n",
-                     "left_cop_mm", "right_cop_mm"):
+        for name in SIGNALS:
             parts[name].append(np.array(getattr(result, name)))
         if standing:
             parts["standing_cop_mm"].append(balance.standing_cop_mm(
