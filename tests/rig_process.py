@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from tests.conftest import ROOT, free_port
 
@@ -46,3 +51,25 @@ def rig_serve(tmp_path: Path, *args: str) -> Iterator[tuple[int, list[str]]]:
             process.communicate()
     assert process.returncode == 0, f"rig serve did not shut down cleanly on Ctrl-C:\n" \
         f"{''.join(output)}"
+
+
+def wait_healthy(url: str, process: subprocess.Popen[Any] | None = None, *,
+                 boards: int | None = None, verify: ssl.SSLContext | bool = True,
+                 timeout_s: float = 120) -> dict[str, Any]:
+    """Poll ``url`` + ``/api/health`` until it answers 200 (with ``boards`` boards connected, when
+    given) and return the answer; fail when ``process`` exits first, or after ``timeout_s`` (s)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"{url}: the server exited:\n{process.communicate()[0]}")
+        try:
+            answer = httpx.get(url + "/api/health", verify=verify, timeout=5)
+            health: dict[str, Any] = answer.json()
+            if answer.status_code == 200 and (boards is None
+                                              or health["boards_connected"] == boards):
+                return health
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, \
+            f"{url} was not healthy (boards: {boards}) within {timeout_s} s"
+        time.sleep(0.3)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.rig_process import RIG, rig_serve
+from tests.rig_process import RIG, rig_serve, wait_healthy
 
 
 def test_help_lists_the_commands() -> None:
@@ -42,16 +41,7 @@ def test_serve_simulate_prints_urls_and_serves(tmp_path: Path) -> None:
         banner = "".join(output)
         assert f"http://127.0.0.1:{port}/display" in banner
         assert f"http://127.0.0.1:{port}/console" in banner
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/api/health").json()
-                if health["boards_connected"] == 3:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not come up with three boards"
-            time.sleep(0.2)
+        wait_healthy(f"http://127.0.0.1:{port}", boards=3)
         page = httpx.get(f"http://127.0.0.1:{port}/display")
         assert page.status_code == 200 and "<html" in page.text.lower()
         live = httpx.get(f"http://127.0.0.1:{port}/api/live").json()

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, func, select
 
 from db.models import RecordingChunk, Trial
 from tests.conftest import free_port, postgres_database
+from tests.rig_process import wait_healthy
 
 RIG = [sys.executable, "-m", "rig.cli", "serve"]
 
@@ -47,22 +48,6 @@ def server(tmp_path: Path, rig_id: str, database_url: str, *options: str
         except subprocess.TimeoutExpired:
             process.kill()
             process.communicate()
-
-
-def wait_healthy(url: str, process: subprocess.Popen[str], boards: int,
-                 timeout_s: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"{url}: the server exited:\n{process.communicate()[0]}")
-        try:
-            health: dict[str, Any] = httpx.get(url + "/api/health", timeout=3).json()
-            if health["boards_connected"] == boards:
-                return health
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{url} was not healthy with {boards} boards within {timeout_s} s")
 
 
 def test_history_server_runs_without_boards_and_says_there_is_no_rig(tmp_path: Path) -> None:

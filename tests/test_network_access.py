@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ import trustme
 from rig.cli import main
 from rig.network_access import check_access
 from tests.conftest import ROOT, require_tool
-from tests.rig_process import rig_serve
+from tests.rig_process import rig_serve, wait_healthy
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
@@ -76,19 +75,9 @@ def test_makefile_passes_the_flag_for_a_network_host() -> None:
         assert ("--allow-network" in serve) == flagged, serve
 
 
-def wait_for_health(url: str, verify: ssl.SSLContext | bool = True) -> httpx.Response:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            return httpx.get(url, verify=verify, timeout=5)
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, f"no answer from {url} within 90 s"
-            time.sleep(0.5)
-
-
 def test_rig_serve_on_the_network_warns_without_tls(tmp_path: Path) -> None:
     with rig_serve(tmp_path, "--host", "0.0.0.0", "--allow-network") as (port, output):
-        assert wait_for_health(f"http://127.0.0.1:{port}/api/health").status_code == 200
+        assert wait_healthy(f"http://127.0.0.1:{port}")["status"] == "ok"
     warning = [line for line in output if line.startswith("WARNING")]
     assert warning and "without TLS" in warning[0] and "0.0.0.0" in warning[0]
 
@@ -103,8 +92,7 @@ def test_rig_serve_speaks_https_only_with_a_certificate(tmp_path: Path) -> None:
     authority.cert_pem.write_to_path(str(ca))
     trusted = ssl.create_default_context(cafile=str(ca))
     with rig_serve(tmp_path, "--tls-key", str(key), "--tls-cert", str(chain)) as (port, output):
-        health = wait_for_health(f"https://127.0.0.1:{port}/api/health", trusted)
-        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert wait_healthy(f"https://127.0.0.1:{port}", verify=trusted)["status"] == "ok"
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=10)
         # The certificate is checked: a client that does not trust its authority is refused.
