@@ -33,9 +33,10 @@ from sqlalchemy import func, select
 
 from db import models as m
 from db import recordings
+from processing.pipeline import STANDARD_GRAVITY
 from rig import reports
 from rig.history import ClinicHistory, RecordNotFoundError, StepOut
-from rig.load_curves import COP_SERIES, LOAD_SERIES, STANDARD_GRAVITY, load_series
+from rig.load_curves import COP_SERIES, LOAD_SERIES, load_series
 
 #: C3D marker frames per second when nothing else fits: analog samples per frame are whole.
 POINT_RATE_HZ = 100.0

@@ -21,8 +21,8 @@ import numpy as np
 import numpy.typing as npt
 from tsdownsample import MinMaxLTTBDownsampler
 
-#: Standard gravity (m/s²): body weight in N = body mass in kg x this.
-STANDARD_GRAVITY = 9.80665
+from processing.pipeline import STANDARD_GRAVITY  # m/s²: body weight in N = mass in kg x this
+
 #: The four loads, in % body weight, as the curves name them.
 LOAD_SERIES = ("left_foot_pct_bw", "right_foot_pct_bw", "left_bar_pct_bw", "right_bar_pct_bw")
 #: Each foot's centre of pressure in its insole frame (mm; origin heel centre, +y to the toes).
