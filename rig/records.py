@@ -12,13 +12,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from db import schema, trials
-from db.engine import make_engine, session_factory
+from db.engine import SQLITE_BUSY_TIMEOUT_S, make_engine, session_factory
 from db.models import Trial
 
 log = logging.getLogger(__name__)
-
-#: The engine's SQLite busy timeout (s), see :func:`db.engine.make_engine`.
-SQLITE_BUSY_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
