@@ -16,7 +16,6 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import yaml
 
 from rig.settings import Settings
 from tests.conftest import ROOT, free_port, require_tool
+from tests.rig_process import wait_healthy
 
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 COMPOSE = ROOT / "docker" / "compose.yaml"
@@ -159,19 +159,6 @@ def image_process_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     yield {key: value for key, value in env.items() if value != ""}
 
 
-def wait_healthy(url: str, process: subprocess.Popen[str], timeout_s: float = 180
-                 ) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"the server exited: {process.communicate()[0]}"
-        try:
-            answer: dict[str, Any] = httpx.get(url + "/api/health", timeout=2).json()
-            return answer
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError("no /api/health answer")
-
-
 def test_image_command_serves_outside_docker_and_its_healthcheck_agrees(
         image_process_env: dict[str, str]) -> None:
     instructions = dockerfile_instructions()
@@ -186,7 +173,7 @@ def test_image_command_serves_outside_docker_and_its_healthcheck_agrees(
                                stderr=subprocess.STDOUT, text=True)
     try:
         url = f"http://127.0.0.1:{env['GAITRIG_PORT']}"
-        answer = wait_healthy(url, process)
+        answer = wait_healthy(url, process, timeout_s=180)
         assert answer["status"] == "ok" and answer["rig_id"] == "history"
         assert answer["boards"] == 0  # compose's default is the central history server
         up = subprocess.run(rig_command(health), env=env, capture_output=True, text=True)
@@ -213,16 +200,7 @@ def test_tls_settings_serve_https_and_silence_the_warning(
         url = f"https://127.0.0.1:{env['GAITRIG_PORT']}"
         trust = ssl.create_default_context(cafile=str(cert))
         trust.check_hostname = False  # the certificate names the rig, the test dials 127.0.0.1
-        deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, f"the server exited: {process.communicate()[0]}"
-            try:
-                answer = httpx.get(url + "/api/health", verify=trust, timeout=2)
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline, "no HTTPS answer within 180 s"
-                time.sleep(0.3)
-        assert answer.json()["status"] == "ok"
+        assert wait_healthy(url, process, verify=trust, timeout_s=180)["status"] == "ok"
         with pytest.raises(httpx.HTTPError):
             httpx.get(url.replace("https", "http") + "/api/health", timeout=2)
         up = subprocess.run(rig_command(["rig", "health"]), env=env, capture_output=True,
