@@ -154,8 +154,10 @@ def session_report(history: ClinicHistory, session_id: int) -> bytes:
     ]
     drawn = 0
     for trial in detail.trials:
+        if drawn == CURVE_TRIALS:  # the rest are not drawn: do not load their results
+            break
         curves = history.trial_curves(trial.id, max_points=1500)
-        if drawn < CURVE_TRIALS and curves.time_s:
+        if curves.time_s:
             footwear = f", {trial.footwear}" if trial.footwear else ""
             story.append(_curve_chart(curves, f"Trial {trial.id}: {trial.exercise}{footwear}"))
             drawn += 1
