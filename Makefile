@@ -29,7 +29,8 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 # Tools the tests need from Debian (Chromium, the AVR toolchain, simavr): installed when we are
-# root or have sudo; otherwise the tests that need them say how to install them.
+# root or have sudo; otherwise the tests that need them say how to install them (under CI=true
+# a package still missing fails `make test` here).
 system-deps:
 	@tools/install-system-deps.sh
 
