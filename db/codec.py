@@ -28,7 +28,8 @@ import numpy as np
 import numpy.typing as npt
 
 MAGIC = b"GRC1"
-#: zlib level: 1 is ~3x faster than the default 6 and within a few % of its size on these data.
+#: zlib level: 1, the fastest; the size it gives is the storage per minute that
+#: `python -m benchmarks recorder` reports (docs/benchmarks.md).
 LEVEL = 1
 _LENGTH = struct.Struct("<I")
 
