@@ -103,9 +103,7 @@ class FrameCollector:
             if len(frames):
                 self._seq[role] = int(frames.seq[-1])
                 self._device_time[role] = int(frames.device_time_us[-1])
-        timeline_role = max(("insole_left", "insole_right"), key=lambda r: len(raw[r]))
-        if not len(raw[timeline_role]):
-            timeline_role = "bars"
+        timeline_role = choose_timeline({role: len(frames) for role, frames in raw.items()})
         if not len(raw[timeline_role]):
             return None
         times = raw[timeline_role].sample_time_s
@@ -118,8 +116,21 @@ class FrameCollector:
         """The board's counts at each of ``times``: its newest sample taken at or before."""
         if not len(frames):
             return np.broadcast_to(self._held[role], (len(times), self.channels[role])).copy()
-        # Row i takes the newest frame sampled at or before times[i]; before any, the held one.
-        index = np.searchsorted(frames.sample_time_s, times, side="right") - 1
-        stacked = np.vstack([self._held[role][None, :], frames.counts])
+        held = hold_at(frames.sample_time_s, frames.counts, self._held[role], times)
         self._held[role] = frames.counts[-1]
-        return stacked[index + 1]
+        return held
+
+
+def choose_timeline(frame_counts: dict[str, int]) -> str:
+    """The board whose samples set the merged timeline: the insole with the most frames, else the
+    bars (``frame_counts``: role -> frames)."""
+    insole = max(("insole_left", "insole_right"), key=lambda role: frame_counts.get(role, 0))
+    return insole if frame_counts.get(insole, 0) else "bars"
+
+
+def hold_at(sample_time_s: FloatArray, counts: IntArray, before: IntArray,
+            times: FloatArray) -> IntArray:
+    """A board's counts at each of ``times`` (s): its newest sample taken at or before, and
+    ``before`` (the counts held from earlier, or idle counts) until its first sample."""
+    index = np.searchsorted(sample_time_s, times, side="right") - 1
+    return np.vstack([before[None, :], counts])[index + 1]

@@ -39,7 +39,7 @@ from db.recordings import Frames
 from processing import balance, gait_events, metrics, pipeline
 from processing.calibration import RigCalibration
 from rig.analyze import DEFAULT_BAND_PCT_BW
-from rig.timeline import ROLES
+from rig.timeline import ROLES, choose_timeline, hold_at
 from rig.trial_setup import TrialSetup
 
 #: Changes when the analysis gives different numbers for the same recording.
@@ -76,8 +76,7 @@ class MergedRecording:
 
 def merge_recording(frames: Mapping[str, Frames], setup: TrialSetup) -> MergedRecording:
     """Every board's counts on the timeline of the insole with the most frames (step 1)."""
-    insoles = [r for r in ("insole_left", "insole_right") if len(frames.get(r, ()))]
-    timeline = max(insoles, key=lambda r: len(frames[r])) if insoles else "bars"
+    timeline = choose_timeline({role: len(own) for role, own in frames.items()})
     if not len(frames.get(timeline, ())):
         raise ValueError("the trial has no recorded frames")
     rate = float(setup.rates_hz[timeline])
@@ -91,9 +90,8 @@ def merge_recording(frames: Mapping[str, Frames], setup: TrialSetup) -> MergedRe
         if own is None or not len(own):
             counts[role] = np.ascontiguousarray(np.broadcast_to(idle, (len(times), idle.size)))
             continue
-        index = np.searchsorted(own.host_time_s, times, side="right") - 1
-        stacked = np.vstack([idle[None, :], np.asarray(own.counts, dtype=np.int64)])
-        counts[role] = np.ascontiguousarray(stacked[index + 1])
+        counts[role] = np.ascontiguousarray(
+            hold_at(own.host_time_s, np.asarray(own.counts, dtype=np.int64), idle, times))
     return MergedRecording(timeline, rate, counts)
 
 
