@@ -22,6 +22,7 @@
 
   var fmt = GaitLive.fmt;
   var isNum = GaitLive.isNum;
+  var sideBand = GaitLive.sideBand;
 
   function byId(id) { return document.getElementById(id); }
   function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
@@ -40,11 +41,6 @@
   /* ------------------------------------------------------------------ live numbers */
   var BAND_CHIPS = {none: "", below: "\u25B2 below band", in: "\u2713 in band",
                     above: "\u25BC above band", alarm: "\u26A0 over limit"};
-
-  function sideBand(msg, side) {
-    var key = side + "_band_pct_bw";
-    return key in msg ? msg[key] : msg.target_band_pct_bw;
-  }
 
   function bandState(value, band) {
     if (!band || !isNum(band[0]) || !isNum(band[1]) || !isNum(value)) return "none";

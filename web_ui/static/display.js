@@ -31,6 +31,7 @@
   var DEVICE_STALE_S = 0.5;    // a board whose last frame is older than this needs attention
 
   var isNum = GaitLive.isNum;
+  var sideBand = GaitLive.sideBand;
 
   function byId(id) { return document.getElementById(id); }
 
@@ -476,12 +477,6 @@
   var pending = null;        // newest message not yet applied
   var applied = null;        // newest message applied
   var drawnPatient = null;
-
-  /** The band drawn on one leg: v2 puts it on the leg it applies to (weight shift moves it). */
-  function sideBand(msg, side) {
-    var key = side + "_band_pct_bw";
-    return key in msg ? msg[key] : msg.target_band_pct_bw;
-  }
 
   function applyMessage(msg) {
     var alarm = msg.alarm || {active: false, kinds: []};

@@ -204,6 +204,13 @@
     return typeof value === "number" && isFinite(value);
   }
 
+  /** The target band (% BW) of one leg ("left"/"right"): protocol v2 sends it per leg
+   *  (weight shift moves it); otherwise both legs share ``target_band_pct_bw``. */
+  function sideBand(msg, side) {
+    var key = side + "_band_pct_bw";
+    return key in msg ? msg[key] : msg.target_band_pct_bw;
+  }
+
   var ROLE_NAMES = {
     bars: "Parallel bars",
     insole_left: "Left insole",
@@ -220,6 +227,7 @@
     fmt: fmt,
     isNum: isNum,
     roleName: roleName,
+    sideBand: sideBand,
     BACKOFF_MAX_MS: BACKOFF_MAX_MS
   };
 })(window);
