@@ -3,10 +3,15 @@
 Each DATA frame carries the board's timestamp of the sample (µs, u32, wraps every ~71.6 min). The
 host sees the frame some time later: arrival = sample time + transport delay, and the delay is
 always positive and jittery (USB packets, pty buffers, thread scheduling). The *least* delayed
-frames therefore trace the board's clock best, so the mapping fits a line through the lower
-envelope of (arrival - device time): the minimum of each window of ``window_s`` seconds, over the
-last ``history_windows`` windows. The line's slope is the board's clock drift relative to the
-host's, its intercept the offset. Crystal drift of a few hundred ppm adds up to 0.2 ms per second,
+frames therefore trace the board's clock best. The mapping keeps the minimum of (arrival - device
+time) of each window of ``window_s`` seconds, over the last ``history_windows`` windows, and
+puts a line *under* all of them: of the lines that no minimum lies below, the one highest at the
+windows' mean device time (the linear program of Moon, Skelly and Towsley, "Estimation and removal
+of clock skew from network delay measurements", 1999). That line is an edge of the minima's lower
+convex hull, so a window whose frames all came late (the host stalled, the USB bus was busy) lies
+above it and pulls neither slope nor offset; a least-squares fit through the minima would tilt
+towards it. The line's slope is the board's clock drift relative to the host's, its intercept the
+offset. Crystal drift of a few hundred ppm adds up to 0.2 ms per second,
 so without the slope two boards would part by more than a millisecond within seconds.
 """
 
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 U32_US = 1 << 32
 
@@ -62,35 +68,35 @@ class DeviceClock:
             self._window_min = (device_s, delay_s)
         if self._window_start_s is None:
             self._window_start_s = device_s
-            self._fit()
-        elif device_s - self._window_start_s >= self.window_s:
-            self._window_start_s = device_s
-            self._fit()
-            self._window_min = None
-        elif not self._envelope:
-            self._offset_s, self._origin_s = self._window_min[1], self._window_min[0]
+        if device_s - self._window_start_s >= self.window_s:
+            self._fit(self._window_min)
+            self._window_start_s, self._window_min = device_s, None
+        elif not self._envelope:  # first window: the least delay seen so far, no drift yet
+            self._origin_s, self._offset_s = self._window_min
         return self.to_host_s(device_s)
 
     def to_host_s(self, device_s: float) -> float:
         """Host monotonic time (s) of a board time in s since boot (unwrapped)."""
         return device_s + self._offset_s + self._drift * (device_s - self._origin_s)
 
-    def _fit(self) -> None:
-        """Refit the line through the window minima (least squares, centred for precision)."""
-        assert self._window_min is not None
-        self._envelope.append(self._window_min)
+    def _fit(self, window_min: tuple[float, float]) -> None:
+        """Add a window's minimum; put the line on the lower hull edge under the minima's mean."""
+        self._envelope.append(window_min)
         while len(self._envelope) > self.history_windows:
             self._envelope.popleft()
-        points = self._envelope
-        n = len(points)
-        mean_d = sum(d for d, _ in points) / n
-        mean_e = sum(e for _, e in points) / n
-        if n >= 3:
-            sxx = sum((d - mean_d) ** 2 for d, _ in points)
-            sxy = sum((d - mean_d) * (e - mean_e) for d, e in points)
-            self._drift = sxy / sxx if sxx > 0 else 0.0
-        # The line through the centre of the minima; shift it down onto the lowest of them so
-        # that mapped times never fall later than the best-observed delay allows.
-        lowest = min(e - self._drift * (d - mean_d) for d, e in points)
-        self._origin_s = mean_d
-        self._offset_s = min(mean_e, lowest) if n < 3 else lowest
+        hull: list[tuple[float, float]] = []  # lower convex hull; minima come in device-time order
+        for d, e in self._envelope:
+            while len(hull) >= 2 and ((hull[-1][0] - hull[-2][0]) * (e - hull[-2][1])
+                                      - (hull[-1][1] - hull[-2][1]) * (d - hull[-2][0])) <= 0:
+                hull.pop()
+            hull.append((d, e))
+        self._origin_s, self._offset_s = hull[0]
+        self._drift = 0.0
+        if len(self._envelope) < 3:  # two minima 0.5 s apart give no trustworthy slope yet
+            self._offset_s = min(e for _, e in self._envelope)
+            return
+        mean_d = sum(d for d, _ in self._envelope) / len(self._envelope)
+        for (d0, e0), (d1, e1) in pairwise(hull):
+            if d1 > mean_d:  # the edge that spans the mean (hull[0] <= mean < hull[-1])
+                self._origin_s, self._offset_s, self._drift = d0, e0, (e1 - e0) / (d1 - d0)
+                break

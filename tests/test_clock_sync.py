@@ -51,6 +51,29 @@ def test_without_drift_estimation_the_boards_would_part() -> None:
     assert abs(mapped_a[-1] - true_a[-1]) < 0.002
 
 
+def test_a_stalled_host_does_not_tilt_the_mapping() -> None:
+    """Every 7 s from 3 s on, the host stops reading for 1.3 s; frames taken meanwhile arrive late.
+
+    Whole mapping windows then see only late frames. Their minima lie far above the clock's line;
+    the mapping must ignore them rather than lean towards them (a least-squares fit through the
+    window minima is tilted by ~100 ppm here and parts from the true time by several ms).
+    """
+    rng = np.random.default_rng(4)
+    boot_s = 50.0
+    true_s = boot_s + 0.5 + np.arange(120 * RATE_HZ) / RATE_HZ
+    stamps = device_time_us(true_s, boot_s, 1_000, +200.0)
+    arrived = arrivals(true_s, rng)
+    phase_s = (arrived - boot_s - 3.0) % 7.0
+    stalled = phase_s < 1.3
+    arrived[stalled] += 1.3 - phase_s[stalled]  # held until the stall ends
+    clock = DeviceClock()
+    mapped = np.array([clock.observe(int(s), float(a)) for s, a in zip(stamps, arrived,
+                                                                          strict=True)])
+    error_s = (mapped - true_s)[true_s - true_s[0] > 1.0]
+    assert np.max(np.abs(error_s)) < 0.001, np.max(np.abs(error_s))
+    assert abs(clock.drift_ppm + 200.0) < 5, clock.drift_ppm
+
+
 def test_unwrap_counts_wraps_and_reset_forgets() -> None:
     clock = DeviceClock()
     assert clock.unwrap_us(2**32 - 10) == 2**32 - 10
