@@ -1,96 +1,95 @@
 """The live hub: newest state only, a rate limit per client counted from publish times, urgent
-states past the limit."""
+states past the limit (also when they arrive while a client waits for it)."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from dataclasses import dataclass, field
-
-import pytest
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from tests.conftest import run_async
-from web_ui import hub as hub_module
 from web_ui.hub import LiveHub
 
-
-@dataclass
-class HubSleeps:
-    """The hub's ``asyncio.sleep`` calls (s) on the scenario's thread, which calls ``watch()``.
-
-    asyncio is one module for every thread: a live server of another test may sleep too, so only
-    the watched thread's sleeps are recorded. ``skip`` makes those sleeps return at once.
-    """
-
-    skip: bool = False
-    seconds: list[float] = field(default_factory=list)
-    threads: set[int] = field(default_factory=set)
-
-    def watch(self) -> None:
-        self.threads.add(threading.get_ident())
+T = TypeVar("T")
+#: The rate limit of these tests: far longer than any test waits, so "it waited" is unambiguous.
+INTERVAL_S = 30.0
 
 
-def recorded_sleeps(monkeypatch: pytest.MonkeyPatch, *, skip: bool) -> HubSleeps:
-    sleeps = HubSleeps(skip=skip)
-    real_sleep = asyncio.sleep
-
-    async def recording_sleep(seconds: float) -> None:
-        if threading.get_ident() in sleeps.threads:
-            sleeps.seconds.append(seconds)
-            if sleeps.skip:
-                seconds = 0
-        await real_sleep(seconds)
-
-    monkeypatch.setattr(hub_module.asyncio, "sleep", recording_sleep)
-    return sleeps
+async def at_once(step: Awaitable[T]) -> T:
+    """``step`` must finish without waiting for the rate limit (2 s is generous on any machine)."""
+    async with asyncio.timeout(2.0):
+        return await step
 
 
-def test_an_urgent_state_skips_the_rate_limit_and_a_normal_one_waits(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    sleeps = recorded_sleeps(monkeypatch, skip=True)
+async def waits(step: Awaitable[object]) -> bool:
+    """True when ``step`` is still waiting after 0.3 s."""
+    try:
+        async with asyncio.timeout(0.3):
+            await step
+    except TimeoutError:
+        return True
+    return False
 
-    async def scenario() -> list[tuple[int, str]]:
-        sleeps.watch()
-        hub = LiveHub(max_rate_hz=10.0)  # 100 ms between states for one client
-        got = []
+
+def test_a_normal_state_waits_for_the_rate_limit() -> None:
+    async def scenario() -> tuple[tuple[int, str, float], bool]:
+        hub = LiveHub(max_rate_hz=1 / INTERVAL_S)
         hub.publish("a")
-        got.append(await hub.next_after(0, time.monotonic() - 1.0))  # long ago: no wait
+        first = await at_once(hub.next_after(0, time.monotonic() - 2 * INTERVAL_S))
         hub.publish("b")
-        got.append(await hub.next_after(1, time.monotonic()))  # just sent: waits
-        hub.publish("c")
+        return first, await waits(hub.next_after(first[0], first[2]))
+
+    (version, text, _), waited = run_async(scenario())
+    assert (version, text) == (1, "a") and waited
+
+
+def test_the_limit_counts_from_when_the_last_state_was_published() -> None:
+    """A state published a full interval after the client's last one goes out at once."""
+    async def scenario() -> tuple[int, str, float]:
+        hub = LiveHub(max_rate_hz=1 / INTERVAL_S)
+        hub.publish("a")
+        hub.publish("b")
+        return await at_once(hub.next_after(1, time.monotonic() - INTERVAL_S))
+
+    assert run_async(scenario())[:2] == (2, "b")
+
+
+def test_an_urgent_state_published_while_a_client_waits_goes_out_at_once() -> None:
+    async def scenario() -> tuple[int, str, float]:
+        hub = LiveHub(max_rate_hz=1 / INTERVAL_S)
+        hub.publish("a")
+        hub.publish("b")
+        client = asyncio.ensure_future(hub.next_after(1, time.monotonic()))
+        await asyncio.sleep(0.05)  # the client is now waiting for its limit
+        assert not client.done()
         hub.publish("alarm!", urgent=True)
-        got.append(await hub.next_after(2, time.monotonic()))  # urgent: at once
-        return got
+        return await at_once(client)
 
-    got = run_async(scenario())
-    assert [g[:2] for g in got] == [(1, "a"), (2, "b"), (4, "alarm!")]  # "c" skipped: newest only
-    assert len(sleeps.seconds) == 1 and 0.05 < sleeps.seconds[0] <= 0.1
+    assert run_async(scenario())[:2] == (3, "alarm!")
 
 
-def test_states_published_at_the_rate_are_sent_without_waiting_and_bursts_are_capped(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    real_sleep = asyncio.sleep  # before the hub's is recorded
-    sleeps = recorded_sleeps(monkeypatch, skip=False)
-
-    async def scenario() -> list[tuple[int, str]]:
-        sleeps.watch()
-        hub = LiveHub(max_rate_hz=100.0)  # at most one state per 10 ms
-        got = []
+def test_an_urgent_state_skips_the_limit_and_a_burst_is_conflated_to_the_newest() -> None:
+    async def scenario() -> tuple[int, str, float]:
+        hub = LiveHub(max_rate_hz=1 / INTERVAL_S)
         hub.publish("a")
-        version, text, published_s = await hub.next_after(0, 0.0)
-        got.append((version, text))
-        await real_sleep(0.015)  # the next state comes a full interval after the first
         hub.publish("b")
-        version, text, published_s = await hub.next_after(version, published_s)
-        got.append((version, text))
-        assert sleeps.seconds == [], "a state published at the rate must not wait for the cap"
-        hub.publish("c")  # a burst: two more states right after "b"
-        hub.publish("d")
-        version, text, published_s = await hub.next_after(version, published_s)
-        got.append((version, text))
-        return got
+        hub.publish("alarm!", urgent=True)
+        hub.publish("c")
+        return await at_once(hub.next_after(1, time.monotonic()))
 
-    got = run_async(scenario())
-    assert got == [(1, "a"), (2, "b"), (4, "d")]  # "c" was conflated away: newest state only
-    assert len(sleeps.seconds) == 1 and 0 < sleeps.seconds[0] <= 0.010  # the burst waited
+    assert run_async(scenario())[:2] == (4, "c")  # "b" and "alarm!" skipped: newest only
+
+
+def test_a_client_waits_for_a_newer_state_than_it_has() -> None:
+    async def scenario() -> tuple[bool, tuple[int, str, float]]:
+        hub = LiveHub(max_rate_hz=1 / INTERVAL_S)
+        hub.publish("a")
+        waited = await waits(hub.next_after(1, time.monotonic() - 2 * INTERVAL_S))
+        client = asyncio.ensure_future(hub.next_after(1, time.monotonic() - 2 * INTERVAL_S))
+        await asyncio.sleep(0)
+        hub.publish("b")
+        return waited, await at_once(client)
+
+    waited, (version, text, _) = run_async(scenario())
+    assert waited and (version, text) == (2, "b")

@@ -2,7 +2,8 @@
 
 The hub keeps one message, the newest. A client task sends it when it is newer than what that
 client last got, at most ``max_rate_hz`` times per second, except an *urgent* state (an alarm
-starting or ending, a control changing), which goes out at once. A client that reads slowly
+starting or ending, a control changing), which goes out at once, also to a client already
+waiting for its limit. A client that reads slowly
 simply skips states: nothing queues up for it, and its slowness never delays the others.
 
 The rate limit counts from when the client's previous state was *published*, not from when it
@@ -45,7 +46,13 @@ class LiveHub:
         state's version, text and publish time (s)."""
         while self.version <= version:
             await self._changed.wait()
-        wait_s = self.min_interval_s - (time.monotonic() - last_published_s)
-        if wait_s > 0 and self.urgent_version <= version:
-            await asyncio.sleep(wait_s)
+        while self.urgent_version <= version:  # an urgent state ends the wait when it comes
+            wait_s = self.min_interval_s - (time.monotonic() - last_published_s)
+            if wait_s <= 0:
+                break
+            try:
+                async with asyncio.timeout(wait_s):
+                    await self._changed.wait()
+            except TimeoutError:
+                break
         return self.version, self.latest, self.published_s
