@@ -2,7 +2,8 @@
 
     python -m benchmarks            # everything
     python -m benchmarks kernels    # one of: kernels, compile, detector, recorder, records_scale,
-    #                                       alarm_latency, live-path, e2e, rate, rate-one-core
+    #                                       alarm_latency, live-path, e2e, rate, rate-one-core,
+    #                                       soak (10 minutes)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from benchmarks import (
     live_path,
     recorder,
     records_scale,
+    soak,
 )
 from benchmarks.databases import bench_databases
 
@@ -42,6 +44,7 @@ SUITES: dict[str, tuple[str, Callable[[], str]]] = {
              lambda: end_to_end.sweep_markdown(end_to_end.sweep())),
     "rate-one-core": ("Highest insole rate without dropped frames, server pinned to one core",
                       lambda: end_to_end.sweep_markdown(end_to_end.sweep(one_core=True))),
+    "soak": ("Soak: 50 clients for 10 minutes", lambda: soak.markdown(soak.run())),
 }
 
 

@@ -218,7 +218,7 @@ def latencies(rig: VirtualRig, clients: list[list[list[float]]], since_s: float
     parts: dict[str, list[npt.NDArray[np.float64]]] = {
         "display": [], "every_frame": [], "to_built": [], "built_to_arrival": []}
     for rows in clients:
-        table = np.array(rows, dtype=np.float64).reshape(-1, 4)
+        table = np.array(rows, dtype=np.float64).reshape(-1, 5)
         table = table[table[:, 0] >= since_s]
         for column, role in enumerate(INSOLES, start=1):
             named = table[table[:, column] >= 0]
@@ -266,7 +266,8 @@ def measure(server: Server, rig: VirtualRig, mode: str, clients: int, duration_s
     lost = sum(after[role]["frames_lost"] - before[role]["frames_lost"] for role in INSOLES)
     found = latencies(rig, rows, started_s + WARM_UP_S)
     cpu_s = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
-    updates = [sum(1 for r in c if r[0] >= started_s + WARM_UP_S) for c in rows]
+    counted = [[r for r in c if r[0] >= started_s + WARM_UP_S] for c in rows]
+    updates = [len(c) for c in counted]
     last_s = max((r[0] for c in rows for r in c), default=started_s + duration_s)
     span_s = max(last_s - started_s - WARM_UP_S, 1e-3)  # the clients' window, as they saw it
     return LoadResult(mode, clients, insole_rate_hz, float(np.mean(updates)) / span_s,
@@ -274,8 +275,16 @@ def measure(server: Server, rig: VirtualRig, mode: str, clients: int, duration_s
                       100.0 * cpu_s / (wall1 - wall0), rss_mb, lost, sent, received,
                       {"board_rate_hz": sent / len(INSOLES) / counted_s,
                        "load_1min": os.getloadavg()[0],
+                       "updates_lost": float(sum(updates_missed([r[4] for r in c])
+                                                 for c in counted)),
                        **{f"{name}_p50_ms": percentiles_ms(found[name])["p50"]
                           for name in ("to_built", "built_to_arrival")}})
+
+
+def updates_missed(update_seq: list[float]) -> int:
+    """States the server published that a client did not receive: the gaps in the updates' seq."""
+    steps = np.diff(np.asarray(update_seq, dtype=np.int64))
+    return int(np.sum(steps[steps > 1] - 1))
 
 
 MODES: dict[str, dict[str, str]] = {

@@ -6,8 +6,9 @@ Opens ``CLIENTS`` connections to the live websocket (``websockets`` library, one
 each), and for every update a client receives records the host monotonic time (s) it arrived and
 the newest insole frame sequence numbers it names (``frame_seq``). CLOCK_MONOTONIC is shared by
 all processes on Linux, so these times compare directly with the virtual boards' write times.
-Prints one JSON object: ``{"clients": [[[arrival_s, seq_left, seq_right, server_time_s], ...],
-...]}`` (``server_time_s``: when the server built the update).
+Prints one JSON object: ``{"clients": [[[arrival_s, seq_left, seq_right, server_time_s,
+update_seq], ...], ...]}`` (``server_time_s``: when the server built the update; ``update_seq``:
+the update's own ``seq``, one per state the server published, so a gap is an update not received).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import time
 import websockets
 
 INSOLES = ("insole_left", "insole_right")
-#: (arrival_s, newest seq insole_left, newest seq insole_right, server_time_s); -1: none yet.
-Row = tuple[float, int, int, float]
+#: (arrival_s, newest seq insole_left, newest seq insole_right, server_time_s, update seq);
+#: -1: none yet.
+Row = tuple[float, int, int, float, int]
 
 
 async def one_client(url: str, stop_at_s: float, rows: list[Row]) -> None:
@@ -36,7 +38,7 @@ async def one_client(url: str, stop_at_s: float, rows: list[Row]) -> None:
             message = json.loads(data)
             frame_seq = message.get("frame_seq", {})
             rows.append((arrived_s, frame_seq.get(INSOLES[0], -1), frame_seq.get(INSOLES[1], -1),
-                         message.get("server_time_s", -1.0)))
+                         message.get("server_time_s", -1.0), message.get("seq", -1)))
 
 
 async def run(url: str, clients: int, duration_s: float) -> list[list[Row]]:

@@ -50,12 +50,12 @@ def test_latency_matching_agrees_with_a_brute_force_search() -> None:
     # Updates every ~16.7 ms naming the newest frame written ~1-3 ms before; seq wraps past 65535.
     rows, newest = [], {"insole_left": 65_000, "insole_right": 65_010}
     arrival = 100.0 + 65_020e-3
-    for _ in range(200):
+    for update_seq in range(200):
         arrival += rng.uniform(0.012, 0.02)
         for role in newest:
             newest[role] = int(np.searchsorted(written[role], arrival - rng.uniform(1e-3, 3e-3)))
         rows.append([arrival, newest["insole_left"] % 65536, newest["insole_right"] % 65536,
-                     arrival - 5e-4])
+                     arrival - 5e-4, update_seq])
     found = end_to_end.latencies(rig, [rows], since_s=0.0)  # type: ignore[arg-type]
 
     display, every = [], []
@@ -129,6 +129,26 @@ def test_end_to_end_benchmark_measures_real_updates_from_another_process() -> No
     assert result.frames_sent > 0 and result.frames_received > 0
     table = end_to_end.loads_markdown(results)
     assert "batched (default)" in table and "every-frame latency" in table
+
+
+def test_updates_missed_counts_the_gaps_in_the_update_numbers() -> None:
+    from benchmarks.end_to_end import updates_missed
+
+    assert updates_missed([]) == 0 and updates_missed([7]) == 0
+    assert updates_missed([1, 2, 3, 5, 9, 10]) == 1 + 3
+
+
+@pytest.mark.slow
+def test_soak_benchmark_runs_rounds_on_one_server() -> None:
+    """The soak's machinery on a short run: two rounds of two clients on one server."""
+    from benchmarks import soak
+
+    results = soak.run(duration_s=6.0, clients=2, round_s=3.0)
+    assert len(results) == 2 and all(r.clients == 2 for r in results)
+    assert all(r.updates_per_client_s > 5 and r.display_ms["n"] > 10 for r in results)
+    assert results[0].extra["elapsed_s"] < results[1].extra["elapsed_s"]
+    assert all(r.rss_mb > 20 and r.extra["updates_lost"] >= 0 for r in results)
+    assert "growth" in soak.markdown(results)
 
 
 def test_live_path_benchmark_compares_with_the_code_before_issue_8() -> None:
