@@ -344,7 +344,10 @@ def test_two_insole_boards_stream_their_fsr_values_at_their_rates(
         assert all(start.seq < f.seq < stop.seq for f in recorder.data()), "DATA after STOP"
         frames = [f for f in recorder.data()
                   if role != p.BoardRole.INSOLE_LEFT or f.seq < set_100.seq]
-        assert len(frames) > 0.4 * rate * 1.7, f"{role.name}: {len(frames)} frames"
+        # At least 0.5 s of simulated streaming (about 1.7 s of wall time passed, but simavr
+        # falls behind wall time on a loaded machine; that no frame it made was lost is
+        # assert_clean_line's check).
+        assert len(frames) >= 0.5 * rate, f"{role.name}: {len(frames)} frames"
         assert all(f.value_bytes == 2 and len(f.values) == 8 for f in frames)
         measured = device_rate_hz(frames)
         assert abs(measured - rate) <= RATE_TOLERANCE * rate, f"{role.name}: {measured} Hz"
