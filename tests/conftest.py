@@ -71,7 +71,10 @@ class LiveServer:
 
     @property
     def ws_url(self) -> str:
-        return self.url.replace("http://", "ws://") + "/ws/live"
+        """The live websocket, watched with the rig's display token (tests.rig_api)."""
+        from tests import rig_api
+
+        return rig_api.live_ws_url(self.url)
 
     def stop(self) -> None:
         from tests import rig_api

@@ -112,3 +112,21 @@ def display_url(url: str, path: str = "/display") -> str:
     link = get(origin(url) + "/api/display-link").json()
     token = link["token"] or post(origin(url) + "/api/display-link").json()["token"]
     return f"{origin(url)}{path}?token={token}"
+
+
+def ensure_account_for(env: dict[str, str]) -> int:
+    """:func:`ensure_account` in the database a `rig serve` with environment ``env`` uses."""
+    url = env.get("GAITRIG_DATABASE_URL") or f"sqlite:///{env['GAITRIG_DATA_DIR']}/gaitrig.sqlite3"
+    return ensure_account(url)
+
+
+def live_ws_url(url: str) -> str:
+    """The live websocket of ``url``'s server, watched with the rig's display token."""
+    return display_url(url, "/ws/live").replace("http", "ws", 1)
+
+
+def goto(page: Any, url: str, **options: Any) -> Any:
+    """Playwright's ``page.goto(url)``, logged in: the browser context gets the session and
+    CSRF cookies of ``url``'s server first."""
+    page.context.add_cookies(browser_cookies(url))
+    return page.goto(url, **options)

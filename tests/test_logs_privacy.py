@@ -10,9 +10,9 @@ import logging
 import time
 from typing import Any
 
-import httpx
 import pytest
 
+from tests import rig_api
 from tests.conftest import LiveServer
 
 NAME = "Zebedee Quillfeather-Okonkwo"
@@ -26,14 +26,14 @@ def test_patient_name_never_reaches_the_logs(server_factory: Any,
         uvicorn_options={"log_level": "debug", "access_log": True, "log_config": None})
     api = live.url + "/api/rig"
     patient = {"display_name": NAME, "body_mass_kg": 71.5, "prosthetic_side": "right"}
-    assert httpx.put(api + "/patient", json=patient).status_code == 200
-    assert httpx.get(api).json()["patient"]["display_name"] == NAME
+    assert rig_api.put(api + "/patient", json=patient).status_code == 200
+    assert rig_api.get(api).json()["patient"]["display_name"] == NAME
     # A refused request echoes its input in the 422 body; it must not land in the logs either.
-    bad = httpx.put(api + "/patient", json={**patient, "body_mass_kg": "heavy"})
+    bad = rig_api.put(api + "/patient", json={**patient, "body_mass_kg": "heavy"})
     assert bad.status_code == 422
-    assert httpx.post(api + "/trial", json={}).status_code == 201
+    assert rig_api.post(api + "/trial", json={}).status_code == 201
     time.sleep(1.0)
-    assert httpx.post(api + "/trial/stop").status_code == 200
+    assert rig_api.post(api + "/trial/stop").status_code == 200
     live.stop()
 
     lines = [record.getMessage() for record in caplog.records]

@@ -21,6 +21,7 @@ from rig.settings import Settings
 from web_ui.auth import (
     AuthServices,
     LoginRequiredError,
+    NoStoreMiddleware,
     PublicStaticFiles,
     check_every_route_declares,
     login_redirect,
@@ -82,5 +83,6 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
         app.include_router(module.router)
     include_clinic_records(app)
     app.add_exception_handler(LoginRequiredError, login_redirect)
+    app.add_middleware(NoStoreMiddleware)
     check_every_route_declares(app)
     return app

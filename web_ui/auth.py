@@ -30,8 +30,10 @@ from fastapi import Depends, FastAPI, HTTPException, Request, WebSocketException
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute, APIWebSocketRoute, RouteContext, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.routing import Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rig.accounts import Accounts
 from rig.audit import AuditLog
@@ -144,7 +146,7 @@ class Requires:
             reason = self._refusal(caller)
             if websocket:
                 raise WebSocketException(status.WS_1008_POLICY_VIOLATION, reason)
-            if self.page and caller.kind != "clinician":
+            if self.page and caller.kind == "anonymous":
                 if connection.query_params.get("token"):
                     raise HTTPException(403, "this display link is not valid (it was revoked, "
                                              "or it is not this rig's): ask for a new one")
@@ -235,6 +237,28 @@ def check_every_route_declares(app: FastAPI) -> None:
 def login_redirect(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequiredError)
     return RedirectResponse("/login?next=" + quote(exc.next_path, safe=""), status_code=303)
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every answer but the static files: a page or a record
+    fetched with a login or a display token must not be shown again from the browser's cache
+    (after a logout, a revoked link, or by the next person at a shared tablet)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
 
 
 def set_login_cookies(response: Response, session_token: str, csrf_token: str,
