@@ -9,6 +9,7 @@ refused without looking at the password. Time comes from an injectable clock (UT
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from db import accounts as db_accounts
 from db.accounts import AccountExistsError, AccountRow
@@ -25,6 +27,7 @@ __all__ = ["AccountExistsError", "AccountRow", "Accounts", "LoginRefusedError",
            "PasswordRefusedError"]
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=5)
 MIN_PASSWORD_LENGTH = 10
@@ -98,6 +101,15 @@ class Accounts:
     def by_id(self, clinician_id: int) -> AccountRow | None:
         with self.records.sessions() as session:
             return db_accounts.account_by_id(session, clinician_id)
+
+    def recheck(self, account: AccountRow) -> AccountRow | None:
+        """``account`` as the database has it now (None: gone). While the database is away,
+        ``account`` as it was: a login session outlives an outage (the rig keeps running)."""
+        try:
+            return self.by_id(account.id)
+        except SQLAlchemyError:
+            log.warning("account %d not rechecked: the database is away", account.id)
+            return account
 
     def set_password(self, username: str, password: str) -> bool:
         """A new password (it also lifts a lockout); False when there is no such account."""

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from db.accounts import AccountRow
+
 IDLE_TIMEOUT = timedelta(hours=2)
 MAX_AGE = timedelta(hours=12)
 
@@ -25,7 +27,7 @@ def fingerprint(text: str) -> str:
 
 @dataclass
 class LoginSession:
-    clinician_id: int
+    account: AccountRow  # as it was at login
     csrf_token: str
     password_fingerprint: str
     created_at: datetime
@@ -38,12 +40,12 @@ class LoginSessions:
         self._sessions: dict[str, LoginSession] = {}
         self._lock = threading.Lock()
 
-    def open(self, clinician_id: int, password_hash: str) -> tuple[str, LoginSession]:
-        """A new session: its cookie value (shown once) and the session."""
+    def open(self, account: AccountRow) -> tuple[str, LoginSession]:
+        """A new session of ``account``: its cookie value (shown once) and the session."""
         token = secrets.token_urlsafe(32)
         now = self.clock()
-        session = LoginSession(clinician_id, secrets.token_urlsafe(32),
-                               fingerprint(password_hash), now, now)
+        session = LoginSession(account, secrets.token_urlsafe(32),
+                               fingerprint(account.password_hash), now, now)
         with self._lock:
             self._forget_expired(now)
             self._sessions[fingerprint(token)] = session

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import socket
@@ -69,9 +70,10 @@ class LiveServer:
     def controller(self) -> RigController:
         return self.server.config.loaded_app.app.state.controller  # type: ignore[no-any-return]
 
-    @property
+    @functools.cached_property
     def ws_url(self) -> str:
-        """The live websocket, watched with the rig's display token (tests.rig_api)."""
+        """The live websocket, watched with the rig's display token (tests.rig_api; asked
+        for once, when the server starts, so that it is known while the database is away)."""
         from tests import rig_api
 
         return rig_api.live_ws_url(self.url)
@@ -118,6 +120,7 @@ def start_server(tmp_path: Path, uvicorn_options: dict[str, Any] | None = None,
     from tests.rig_api import ensure_account
 
     ensure_account(settings.resolved_database_url())  # tests.rig_api logs in with it
+    assert "token=" in live.ws_url
     return live
 
 

@@ -93,7 +93,7 @@ def test_a_database_away_for_30_s_loses_nothing_and_the_console_says_so(
     live = server_factory(database_url=database_url, simulate_activity="walking")
     controller = live.controller
     page, errors = open_page(1280, 800)
-    page.goto(live.url + "/console")
+    rig_api.goto(page, live.url + "/console")
     expect(page.locator("#console")).to_have_attribute("data-connection", "live")
     banner = page.locator("#recording-warning")
     started = rig_api.post(live.url + "/api/rig/trial", json={"exercise": "walking"})

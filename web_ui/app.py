@@ -41,12 +41,22 @@ from web_ui.routers import (
 )
 from web_ui.routers.pages import STATIC
 
+#: How often the display link is read again from the database (s).
+DISPLAY_LINK_REFRESH_S = 1.0
+
 
 def auth_services(records: Records, settings: Settings, clock: Clock) -> AuthServices:
     return AuthServices(Accounts(records, clock), LoginSessions(clock),
                         DisplayLinks(records, settings.rig_id, clock),
                         AuditLog(records, settings.rig_id, clock),
                         secure_cookies=settings.tls_certfile is not None)
+
+
+async def refresh_display_links(auth: AuthServices) -> None:
+    """Pick up display links another process issued or revoked (at most 1 s late)."""
+    while True:
+        await asyncio.sleep(DISPLAY_LINK_REFRESH_S)
+        await asyncio.to_thread(auth.display_links.refresh)
 
 
 def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> FastAPI:
@@ -62,13 +72,16 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
             loop.call_soon_threadsafe(hub.publish, text, urgent)
 
         records = Records.open(settings.resolved_database_url(), settings.migrate_on_start)
-        app.state.auth = auth_services(records, settings, clock)
+        app.state.auth = auth_state = auth_services(records, settings, clock)
+        await asyncio.to_thread(auth_state.display_links.refresh)
         controller = RigController(settings, publish, records)
         await asyncio.to_thread(controller.start)
         app.state.records, app.state.controller = records, controller
+        refresher = asyncio.create_task(refresh_display_links(auth_state))
         try:
             yield
         finally:
+            refresher.cancel()
             await asyncio.to_thread(controller.stop)
             records.close()
 

@@ -106,7 +106,7 @@ def _identify(connection: HTTPConnection) -> Caller:
     cookie = connection.cookies.get(SESSION_COOKIE)
     if cookie:
         session = auth.sessions.find(cookie)
-        account = None if session is None else auth.accounts.by_id(session.clinician_id)
+        account = None if session is None else auth.accounts.recheck(session.account)
         if (session is not None and account is not None and account.active
                 and fingerprint(account.password_hash) == session.password_fingerprint):
             return Caller("clinician", ROLE_PERMISSIONS[account.account_role], account.id,

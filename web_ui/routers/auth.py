@@ -57,7 +57,7 @@ def login(body: LoginIn, response: Response, auth: Auth) -> dict[str, Any]:
             raise HTTPException(429, str(refused),
                                 headers={"Retry-After": str(refused.retry_after_s)}) from None
         raise HTTPException(401, str(refused)) from None
-    token, session = auth.sessions.open(account.id, account.password_hash)
+    token, session = auth.sessions.open(account)
     set_login_cookies(response, token, session.csrf_token, auth.secure_cookies)
     log.info("clinician %d logged in", account.id)
     return {"clinician_id": account.id, "username": account.username, "name": account.name,

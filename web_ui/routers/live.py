@@ -4,8 +4,9 @@ A client that does not take a message within ``live_send_timeout_s`` is dropped:
 reading, and holding the connection open would only hold memory for it (web_ui.live_connection).
 
 Who may watch: a logged-in clinician (session cookie) or the rig's display (``?token=``). A
-display's token is checked again every :data:`TOKEN_RECHECK_S`: once it is revoked, the stream
-ends (close code 1008) and reconnecting is refused.
+display's token is checked again every :data:`TOKEN_RECHECK_S` (the copy in memory of
+rig.display_links: no waiting on the database): once it is revoked, the stream ends (close code
+1008) and reconnecting is refused.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ async def live_socket(websocket: WebSocket,
             version, text, published_s = await hub.next_after(version, published_s)
             if caller.display_token is not None and time.monotonic() >= recheck_at:
                 recheck_at = time.monotonic() + TOKEN_RECHECK_S
-                if not await asyncio.to_thread(display_links.accepts, caller.display_token):
+                if not display_links.accepts(caller.display_token):  # memory: no waiting
                     await websocket.close(status.WS_1008_POLICY_VIOLATION,
                                           "the display link was revoked")
                     return
