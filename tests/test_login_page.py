@@ -41,11 +41,17 @@ def test_login_console_display_link_and_logout(server_factory: Any, chromium_bro
         assert page.evaluate("document.cookie").count("gaitrig_session") == 0  # HttpOnly
 
         page.click("#display-link-toggle")
+        shown = page.locator("#display-link-url")
+        expect(shown).to_contain_text("/display?token=")  # the link the server has (the harness's)
+        old_link = shown.inner_text()
         page.click("#display-link-new")  # a state-changing call: rest.js sends the CSRF token
-        expect(page.locator("#display-link-url")).to_contain_text("/display?token=")
-        link = page.inner_text("#display-link-url")
+        expect(shown).not_to_have_text(old_link)
+        link = shown.inner_text()
+        assert link.startswith(live.url + "/display?token=")
         display = display_context.new_page()
-        display.goto(link)
+        assert display.goto(old_link).status == 403  # type: ignore[union-attr]  # renewed: revoked
+        answer = display.goto(link)
+        assert answer is not None and answer.status == 200, (link, answer and answer.status)
         display.wait_for_selector('#display[data-connection="live"]', timeout=20_000)
 
         page.click("#logout")
