@@ -6,11 +6,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Any HOST but this machine's own exposes the rig to the network: say so explicitly (it warns).
 NETWORK_FLAG = $(if $(filter-out 127.0.0.1 localhost ::1,$(HOST)),--allow-network)
+# Demo mode (an account `demo` with a printed password) on this machine only; on a network
+# host, create accounts with `rig user add` first (docs/security.md).
+DEMO_FLAG = $(if $(NETWORK_FLAG),,--demo)
 
 .PHONY: run test lint bench firmware install install-dev system-deps clean
 
 run: $(VENV)/.installed
-	$(VENV)/bin/rig serve --simulate --host $(HOST) --port $(PORT) $(NETWORK_FLAG)
+	$(VENV)/bin/rig serve --simulate --host $(HOST) --port $(PORT) $(NETWORK_FLAG) $(DEMO_FLAG)
 
 test: $(VENV)/.installed-dev system-deps
 	tools/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from tests import rig_api
+
 #: Walking with this band and limit, the virtual patient (80 kg, left prosthesis, peak ~63 % BW)
 #: crosses the limit on most prosthetic stances.
 BAND_PCT_BW = (35.0, 50.0)
@@ -68,13 +70,12 @@ def truth_crossings_s(rig: Any, side: str, limit_pct_bw: float, start_s: float,
 
 def configure(url: str) -> None:
     """Walking trial with the partial-weight-bearing limit (through the console's REST API)."""
-    import httpx
 
     low, high = BAND_PCT_BW
-    answer = httpx.put(url + "/api/rig/targets",
+    answer = rig_api.put(url + "/api/rig/targets",
                        json={"band_low": low, "band_high": high, "limit": LIMIT_PCT_BW})
     answer.raise_for_status()
-    httpx.post(url + "/api/rig/trial",
+    rig_api.post(url + "/api/rig/trial",
                json={"exercise": "partial_weight_bearing"}).raise_for_status()
 
 
@@ -133,7 +134,7 @@ def run(seconds: float = 90.0) -> dict[str, Any]:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                                  args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
-            page.goto(f"{live.url}/rigs/{live.settings.rig_id}/display")
+            page.goto(rig_api.display_url(live.url, f"/rigs/{live.settings.rig_id}/display"))
             page.wait_for_selector('#display[data-connection="live"]')
             page.wait_for_timeout(1000)
             result = measure(page, live.controller, seconds)

@@ -52,6 +52,7 @@ from drivers import protocol as p
 from drivers.virtual.boards import VirtualBoard, VirtualInsoleBoard
 from drivers.virtual.rig import VirtualRig
 from processing.layouts import RigLayout
+from tests import rig_api
 
 INSOLES = ("insole_left", "insole_right")
 CLIENT_COUNTS = (1, 10, 50)
@@ -109,7 +110,7 @@ class Server:
         return psutil.Process(self.process.pid)
 
     def devices(self) -> dict[str, dict[str, Any]]:
-        rows = httpx.get(self.url + "/api/devices", timeout=10).json()
+        rows = rig_api.get(self.url + "/api/devices", timeout=10).json()
         return {row["role"]: row for row in rows if row["role"]}
 
 
@@ -130,6 +131,7 @@ def serve(rig: VirtualRig, env: dict[str, str], workdir: Path, one_core: bool = 
     log_path = workdir / f"server-{port}.log"
     full_env = {**os.environ, "GAITRIG_DATA_DIR": str(workdir), "GAITRIG_RIG_ID": "bench",
                 "PYTHONUNBUFFERED": "1", **env}
+    rig_api.ensure_account_for(full_env)  # the benchmark logs in and watches as a display
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "rig.cli", "serve", "--port", str(port), "--serial",
@@ -158,7 +160,7 @@ def wait_until_streaming(server: Server, timeout_s: float = 90.0) -> None:
         if server.process.poll() is not None:
             raise RuntimeError(f"the server exited: {server.log_path.read_text()[-2000:]}")
         try:
-            live = httpx.get(server.url + "/api/live", timeout=2)
+            live = rig_api.get(server.url + "/api/live", timeout=2)
             health = httpx.get(server.url + "/api/health", timeout=2).json()
             if (live.status_code == 200 and "left_foot_n" in live.json()
                     and health["boards_connected"] == 3):
@@ -241,7 +243,8 @@ def latencies(rig: VirtualRig, clients: list[list[list[float]]], since_s: float
 
 def measure(server: Server, rig: VirtualRig, mode: str, clients: int, duration_s: float,
             insole_rate_hz: int) -> LoadResult:
-    ws_url = server.url.replace("http://", "ws://") + "/ws/live"
+    token = rig_api.display_url(server.url).split("token=", 1)[1]
+    ws_url = server.url.replace("http://", "ws://") + f"/ws/live?token={token}"
     before = server.devices()
     sent_before = {role: rig.boards[role].data_frames_sent for role in INSOLES}
     counted_from_s = time.monotonic()

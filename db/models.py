@@ -12,6 +12,7 @@ Who owns what (``ON DELETE CASCADE`` in the database, so erasing a patient is on
                                      ├─ trial_metrics      (one row per trial)
                                      └─ alarms
     clinicians ── sessions (therapist), notes (author): SET NULL when a clinician is removed
+               ├─ display_links (who issued a rig's display token), audit_events (who did it)
 
 A trial may have no session (``/api/trials`` without ``session_id``): it then belongs to no
 patient. Chunk blobs are encoded by :mod:`db.codec`.
@@ -65,16 +66,47 @@ def _cascade(target: str) -> Any:
     return ForeignKey(target, ondelete="CASCADE")
 
 
+ACCOUNT_ROLES = ("admin", "therapist")
+
+
 class Clinician(Base):
-    """A therapist or prosthetist of the clinic."""
+    """A therapist or prosthetist of the clinic; with a login account when ``username`` is set.
+
+    ``role`` is the clinician's profession; ``account_role`` what the account may do
+    (:data:`ACCOUNT_ROLES`). ``password_hash`` is an argon2id hash (never the password);
+    ``failed_logins`` counts wrong passwords since the last right one, and ``locked_until``
+    (UTC) refuses logins until then. ``active`` false: the account may not log in.
+    """
 
     __tablename__ = "clinicians"
+    __table_args__ = (
+        CheckConstraint("account_role IS NULL OR account_role IN ('admin', 'therapist')",
+                        name="ck_clinicians_account_role"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32), default="physiotherapist")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    username: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    password_hash: Mapped[str | None] = mapped_column(String(256), default=None)
+    account_role: Mapped[str | None] = mapped_column(String(16), default=None)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class DisplayLink(Base):
+    """The one display token of a rig: it lets the patient's screen watch the live stream, and
+    nothing else. Replacing the row revokes the old token."""
+
+    __tablename__ = "display_links"
+
+    rig_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="SET NULL"), default=None)
 
 
 class Patient(Base):
@@ -317,3 +349,22 @@ class Note(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     pain_score: Mapped[int | None] = mapped_column(Integer, default=None)
     pain_location: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class AuditEvent(Base):
+    """Who changed what, when: targets, patients (record, body mass), calibrations.
+
+    ``details`` is a short JSON of the change that never holds a patient's name (record ids,
+    field names, numbers).
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    clinician_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="SET NULL"), default=None, index=True)
+    rig_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

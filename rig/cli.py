@@ -9,8 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rig.export_command import add_export_command, run_export
-from rig.network_access import check_access
+from rig.network_access import check_access, is_loopback
 from rig.settings import Settings
+from rig.user_command import add_user_command, run_user
+
+#: The demo account of `rig serve --demo` (`make run`): this machine only, so a known password.
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "gaitrig-demo"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,12 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="TLS certificate chain (PEM); with --tls-key the server speaks "
                             "only https")
 
+    serve.add_argument("--demo", action="store_true",
+                       help="demo mode (make run): create the account demo and print its "
+                            "password and a display link; refused unless on this machine")
     serve.add_argument("--no-devices", action="store_true",
                        help="a history server: no boards and no live rig (a clinic's central "
                             "server, see docs/deploy.md)")
 
     commands.add_parser("devices", help="find the boards on this computer's USB serial ports")
     add_export_command(commands)
+    add_user_command(commands)
 
     add_analysis_commands(commands)
     commands.add_parser("health", help="ask the server on GAITRIG_HOST:GAITRIG_PORT whether it "
@@ -73,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_export(settings, args)
     if args.command == "serve":
         return serve(settings, args)
+    if args.command == "user":
+        return run_user(settings, args)
     if args.command == "devices":
         return devices()
     if args.command == "replay":
@@ -142,11 +153,18 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     updates.update(network_updates(args))
     if args.no_devices:
         updates["devices"] = False
+    if args.demo:
+        updates["demo"] = True
     settings = settings.model_copy(update=updates)
     access = check_access(settings.host, settings.allow_network, settings.tls_keyfile,
                           settings.tls_certfile)
     if access.refusal:
         print(f"rig serve: {access.refusal}", file=sys.stderr)
+        return 2
+    if settings.demo and not is_loopback(settings.host):
+        print(f"rig serve: refusing demo mode on {settings.host}: its account has a known "
+              "password. Demo mode is for this machine only (--host 127.0.0.1); on a network, "
+              "create accounts with `rig user add`.", file=sys.stderr)
         return 2
     if access.warning:
         print(access.warning, file=sys.stderr)
@@ -168,8 +186,13 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     base = f"{scheme}://{settings.host}:{settings.port}"
     kind = ("(history server, no rig)" if not settings.devices
             else "(virtual rig)" if settings.simulate else "")
-    print(f"\n  gaitrig {settings.rig_id} {kind}\n"
-          f"  Patient display:   {base}/display\n"
+    display = f"{base}/display (make a display link in the console)"
+    demo = ""
+    if settings.demo:
+        token, demo = demo_setup(settings)
+        display = f"{base}/display?token={token}"
+    print(f"\n  gaitrig {settings.rig_id} {kind}\n{demo}"
+          f"  Patient display:   {display}\n"
           f"  Therapist console: {base}/console\n", flush=True)
     sys.setswitchinterval(settings.gil_switch_interval_s)  # how long a thread keeps the GIL
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
@@ -178,6 +201,27 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
                 ssl_keyfile=settings.tls_keyfile,
                 ssl_certfile=settings.tls_certfile)
     return 0
+
+
+def demo_setup(settings: Settings) -> tuple[str, str]:
+    """The demo account (created when absent) and a display link: (token, banner lines)."""
+    from rig.accounts import Accounts
+    from rig.display_links import DisplayLinks
+    from rig.records import Records
+
+    records = Records.open(settings.resolved_database_url(), settings.migrate_on_start)
+    try:
+        accounts = Accounts(records)
+        created = accounts.find(DEMO_USERNAME) is None
+        if created:
+            accounts.add(DEMO_USERNAME, "Demo clinician", "admin", DEMO_PASSWORD)
+        links = DisplayLinks(records, settings.rig_id)
+        token = links.current() or links.issue(None)
+    finally:
+        records.close()
+    note = "created now" if created else "as created at the first demo start"
+    return token, (f"  Demo login:        user {DEMO_USERNAME}, password {DEMO_PASSWORD} "
+                   f"({note})\n")
 
 
 def backup_or_restore(settings: Settings, action: str, file: str) -> int:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     devices: bool = Field(default=True, description="False: a history server with no boards "
                                                     "and no live rig (rig serve --no-devices).")
     simulate: bool = Field(default=False, description="Run the virtual rig instead of boards.")
+    demo: bool = Field(default=False, description="Demo mode (`make run`): a demo account is "
+                                                  "created and its password printed; this "
+                                                  "machine only (refused on a network host).")
     serial_ports: list[str] = Field(default_factory=list,
                                     description="Serial ports of the boards, e.g. /dev/ttyACM0.")
     insole_rate_hz: int = Field(default=1000, ge=1, le=1000)

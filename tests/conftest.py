@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import socket
@@ -69,11 +70,18 @@ class LiveServer:
     def controller(self) -> RigController:
         return self.server.config.loaded_app.app.state.controller  # type: ignore[no-any-return]
 
-    @property
+    @functools.cached_property
     def ws_url(self) -> str:
-        return self.url.replace("http://", "ws://") + "/ws/live"
+        """The live websocket, watched with the rig's display token (tests.rig_api; asked
+        for once, when the server starts, so that it is known while the database is away)."""
+        from tests import rig_api
+
+        return rig_api.live_ws_url(self.url)
 
     def stop(self) -> None:
+        from tests import rig_api
+
+        rig_api.forget(self.url)
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
@@ -109,6 +117,10 @@ def start_server(tmp_path: Path, uvicorn_options: dict[str, Any] | None = None,
     assert server.started, "server did not start within 60 s"
     assert live.controller.wait_until_streaming(20), "virtual rig did not stream within 20 s"
     assert httpx.get(live.url + "/api/health").json()["status"] == "ok"
+    from tests.rig_api import ensure_account
+
+    ensure_account(settings.resolved_database_url())  # tests.rig_api logs in with it
+    assert "token=" in live.ws_url
     return live
 
 
@@ -192,14 +204,28 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield from postgres_database()
 
 
+def logged_in(client: Any, username: str | None = None, password: str | None = None) -> Any:
+    """``client`` (a TestClient) logged in, sending the session's CSRF header from now on."""
+    from tests import rig_api
+
+    answer = client.post("/api/login", json={"username": username or rig_api.USERNAME,
+                                             "password": password or rig_api.PASSWORD})
+    assert answer.status_code == 200, answer.text
+    client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
+    return client
+
+
 @pytest.fixture
 def clinic_client(database_url: str, tmp_path: Path) -> Iterator[Any]:
-    """A TestClient on the real app with no boards attached (the clinic records' API)."""
+    """A TestClient on the real app with no boards attached (the clinic records' API), logged
+    in as the test account (an admin)."""
     from fastapi.testclient import TestClient
 
     from rig.settings import Settings
+    from tests.rig_api import ensure_account
     from web_ui.app import create_app
 
     app = create_app(Settings(database_url=database_url, simulate=False, data_dir=tmp_path))
     with TestClient(app) as client:
-        yield client
+        ensure_account(database_url)
+        yield logged_in(client)

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from tests import rig_api
 from tests.conftest import ROOT, free_port
 
 RIG = [sys.executable, "-m", "rig.cli"]
@@ -30,6 +31,7 @@ def rig_serve(tmp_path: Path, *args: str) -> Iterator[tuple[int, list[str]]]:
     port = free_port()
     env = {**os.environ, "GAITRIG_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT),
            "PYTHONUNBUFFERED": "1"}
+    rig_api.ensure_account_for(env)  # the account tests.rig_api logs in with
     process = subprocess.Popen([*RIG, "serve", "--simulate", "--port", str(port), *args],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
@@ -42,6 +44,8 @@ def rig_serve(tmp_path: Path, *args: str) -> Iterator[tuple[int, list[str]]]:
             output.append(line)
         yield port, output
     finally:
+        rig_api.forget(f"http://127.0.0.1:{port}")
+        rig_api.forget(f"https://127.0.0.1:{port}")
         process.send_signal(signal.SIGINT)
         try:
             rest, _ = process.communicate(timeout=20)

@@ -12,9 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from drivers.virtual.rig import VirtualRig
+from tests import rig_api
 from tests.conftest import LiveServer
 
 LOST_ROLE = "insole_right"
@@ -49,7 +48,7 @@ def test_a_board_unplugged_mid_trial_reconnects_and_the_gap_is_stored(
     try:
         live = server_factory(simulate=False, serial_ports=[str(p) for p in stable.values()])
         controller = live.controller
-        started = httpx.post(live.url + "/api/rig/trial", json={"exercise": "walking"})
+        started = rig_api.post(live.url + "/api/rig/trial", json={"exercise": "walking"})
         assert started.status_code == 201, started.text
         trial_id = controller.trial.trial_id
         time.sleep(1.5)
@@ -81,14 +80,14 @@ def test_a_board_unplugged_mid_trial_reconnects_and_the_gap_is_stored(
         after = frames_of(controller, LOST_ROLE)
         time.sleep(1.5)
         assert frames_of(controller, LOST_ROLE) > after + 500
-        state = httpx.get(live.url + "/api/rig").json()
+        state = rig_api.get(live.url + "/api/rig").json()
         assert state["trial"]["state"] == "running" and state["trial"]["id"] == trial_id
         gap_s = plugged_at - unplugged_at
 
-        stopped = httpx.post(live.url + "/api/rig/trial/stop")
+        stopped = rig_api.post(live.url + "/api/rig/trial/stop")
         assert stopped.status_code == 200, stopped.text
         assert controller.wait_for_recording(120)
-        stored = httpx.get(f"{live.url}/api/trials/{trial_id}").json()
+        stored = rig_api.get(f"{live.url}/api/trials/{trial_id}").json()
         assert stored["recording_status"] == "gaps"
         losses = [a for a in stored["alarms"] if a["kind"] == "board_lost"]
         assert len(losses) == 1, stored["alarms"]

@@ -29,6 +29,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 
+from tests import rig_api
+
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -162,7 +164,7 @@ def test_display_follows_walking_and_fits_the_screen(
     live_server: str, open_page: PageFactory, width: int, height: int
 ) -> None:
     page, _ = open_page(width, height)
-    page.goto(f"{live_server}/display")
+    rig_api.goto(page, f"{live_server}/display")
     wait_until_live(page)
 
     samples = page.evaluate(SAMPLE_BARS_JS, 3000)
@@ -244,7 +246,7 @@ def test_display_numbers_agree_with_the_websocket_stream(
 ) -> None:
     page, _ = open_page(1920, 1080)
     recorder = forward_and_record(page)
-    page.goto(f"{live_server}/display")
+    rig_api.goto(page, f"{live_server}/display")
     wait_until_live(page)
     page.wait_for_timeout(1000)
 
@@ -297,7 +299,7 @@ def test_display_says_reconnecting_and_recovers(live_server: str, open_page: Pag
         state["open"].append((route, route.connect_to_server()))
 
     page.route_web_socket(LIVE_WS, handle)
-    page.goto(f"{live_server}/display")
+    rig_api.goto(page, f"{live_server}/display")
     wait_until_live(page)
 
     state["accept"] = False
@@ -321,7 +323,7 @@ def test_display_says_reconnecting_and_recovers(live_server: str, open_page: Pag
 
 def test_console_lists_three_connected_boards(live_server: str, open_page: PageFactory) -> None:
     page, _ = open_page(1024, 768)
-    page.goto(f"{live_server}/console")
+    rig_api.goto(page, f"{live_server}/console")
     rows = page.locator("#device-rows tr[data-role]")
     expect(rows).to_have_count(3)
     expect(page.locator('#device-rows tr[data-connected="true"]')).to_have_count(3)

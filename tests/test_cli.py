@@ -6,8 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-import httpx
-
+from tests import rig_api
 from tests.rig_process import RIG, rig_serve, wait_healthy
 
 
@@ -42,8 +41,8 @@ def test_serve_simulate_prints_urls_and_serves(tmp_path: Path) -> None:
         assert f"http://127.0.0.1:{port}/display" in banner
         assert f"http://127.0.0.1:{port}/console" in banner
         wait_healthy(f"http://127.0.0.1:{port}", boards=3)
-        page = httpx.get(f"http://127.0.0.1:{port}/display")
+        page = rig_api.get(f"http://127.0.0.1:{port}/display")
         assert page.status_code == 200 and "<html" in page.text.lower()
-        live = httpx.get(f"http://127.0.0.1:{port}/api/live").json()
+        live = rig_api.get(f"http://127.0.0.1:{port}/api/live").json()
         assert live["left_foot_n"] is not None
     # leaving rig_serve sends Ctrl-C and asserts the exit status is 0

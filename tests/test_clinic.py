@@ -12,11 +12,11 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 
 from db.models import RecordingChunk, Trial
+from tests import rig_api
 from tests.conftest import free_port, postgres_database
 from tests.rig_process import wait_healthy
 
@@ -37,6 +37,7 @@ def server(tmp_path: Path, rig_id: str, database_url: str, *options: str
     data_dir.mkdir()
     env = {**os.environ, "GAITRIG_RIG_ID": rig_id, "GAITRIG_DATABASE_URL": database_url,
            "GAITRIG_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+    rig_api.ensure_account_for(env)
     process = subprocess.Popen([*RIG, "--port", str(port), *options], env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -55,11 +56,11 @@ def test_history_server_runs_without_boards_and_says_there_is_no_rig(tmp_path: P
     with server(tmp_path, "history", url_db, "--no-devices") as (url, process):
         health = wait_healthy(url, process, boards=0)
         assert health["boards"] == 0 and health["rig_id"] == "history"
-        live = httpx.get(url + "/api/live", timeout=5).json()
+        live = rig_api.get(url + "/api/live", timeout=5).json()
         assert live["live_rig"] is False and live["devices"] == []
         assert "left_foot_n" not in live  # no loads: nothing measures them
-        assert httpx.get(url + "/api/trials", timeout=5).json() == []
-        refused = httpx.post(url + "/api/rig/trial", json={}, timeout=5)
+        assert rig_api.get(url + "/api/trials", timeout=5).json() == []
+        refused = rig_api.post(url + "/api/rig/trial", json={}, timeout=5)
         assert refused.status_code == 409 and "history server" in refused.json()["detail"]
 
 
@@ -74,7 +75,7 @@ def test_history_server_display_says_no_rig(tmp_path: Path, chromium_browser: An
         try:
             page = context.new_page()
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(url + "/display")
+            rig_api.goto(page, url + "/display")
             page.wait_for_selector('#display[data-connection="no-rig"]', timeout=30_000)
             assert "No rig on this server" in page.inner_text("#connection-overlay")
             assert page.inner_text("#connection-status") == "No rig"
@@ -95,18 +96,18 @@ def test_two_rigs_record_at_once_into_one_postgres_and_the_history_server_sees_b
                    for rig in rigs}
         for rig, (url, process) in running.items():
             assert wait_healthy(url, process, boards=3)["rig_id"] == rig
-        started = {rig: httpx.post(url + "/api/rig/trial", json={"exercise": "walking"},
+        started = {rig: rig_api.post(url + "/api/rig/trial", json={"exercise": "walking"},
                                    timeout=10) for rig, (url, _) in running.items()}
         for rig, answer in started.items():
             assert answer.status_code == 201, f"{rig}: {answer.text}"
         trial_ids = {rig: answer.json()["trial"]["id"] for rig, answer in started.items()}
         time.sleep(1.5)  # both record at the same time
         for rig, (url, _) in running.items():
-            stopped = httpx.post(url + "/api/rig/trial/stop", timeout=10)
+            stopped = rig_api.post(url + "/api/rig/trial/stop", timeout=10)
             assert stopped.status_code == 200, f"{rig}: {stopped.text}"
         with server(tmp_path, "history", postgres_url, "--no-devices") as (url, process):
             wait_healthy(url, process, boards=0)
-            listed = httpx.get(url + "/api/trials", timeout=10).json()
+            listed = rig_api.get(url + "/api/trials", timeout=10).json()
     assert {t["rig_id"] for t in listed} == set(rigs)
 
     engine = create_engine(postgres_url)

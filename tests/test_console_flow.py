@@ -11,10 +11,10 @@ import re
 import time
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests import rig_api
 from tests.conftest import LiveServer
 from tests.screens import assert_numbers_at_least, save_screenshot
 from tests.test_browser_pages import PageFactory, open_page  # noqa: F401  (fixture)
@@ -36,7 +36,7 @@ def rig(server_factory: Any) -> LiveServer:
 
 
 def seed_patient(url: str) -> dict[str, Any]:
-    answer = httpx.post(url + "/api/patients", json={
+    answer = rig_api.post(url + "/api/patients", json={
         "identifier": "P-0042", "name": "Ana Souza", "amputation_side": "left",
         "amputation_level": "transtibial", "body_mass_kg": 80.0})
     assert answer.status_code == 201, answer.text
@@ -45,7 +45,7 @@ def seed_patient(url: str) -> dict[str, Any]:
 
 
 def simulate(url: str, activity: str) -> None:
-    assert httpx.post(url + "/api/simulator/activity",
+    assert rig_api.post(url + "/api/simulator/activity",
                       json={"activity": activity}).status_code == 200
     time.sleep(POSTURE_BLEND_S)
 
@@ -108,7 +108,7 @@ def test_therapist_flow_from_patient_to_stored_trial(rig: LiveServer,
                                                      open_page: PageFactory) -> None:  # noqa: F811
     patient = seed_patient(rig.url)
     page, _ = open_page(1024, 768)
-    page.goto(rig.url + "/console")
+    rig_api.goto(page, rig.url + "/console")
     expect(page.locator("#console")).to_have_attribute("data-connection", "live")
 
     pick_patient(page, rig, patient["id"])
@@ -163,9 +163,9 @@ def test_therapist_flow_from_patient_to_stored_trial(rig: LiveServer,
     # The recorder stores the trial in the background after stop; the console waits for it.
     expect(page.locator("#summary-stored")).to_have_attribute("data-stored", "true",
                                                               timeout=35_000)
-    listed = {t["id"]: t for t in httpx.get(rig.url + "/api/trials").json()}
+    listed = {t["id"]: t for t in rig_api.get(rig.url + "/api/trials").json()}
     assert listed[summary["trial_id"]]["ended_at"] is not None
-    record = httpx.get(f"{rig.url}/api/trials/{summary['trial_id']}").json()
+    record = rig_api.get(f"{rig.url}/api/trials/{summary['trial_id']}").json()
     assert record["recording_status"] in ("complete", "gaps")
     assert len(record["alarms"]) == len(summary["alarms"])  # each alarm stored with the trial
     expect(page.locator("#summary-stored")).to_contain_text(f"{len(record['alarms'])} alarms")
@@ -183,7 +183,7 @@ def test_console_refuses_with_the_reason(rig: LiveServer, open_page: PageFactory
                                          ) -> None:
     """A tare while the bars are loaded, and inconsistent targets, are refused and say why."""
     page, _ = open_page(1024, 768)
-    page.goto(rig.url + "/console")
+    rig_api.goto(page, rig.url + "/console")
     simulate(rig.url, "walking")
     time.sleep(1.5)
     page.click("#tare-button")
@@ -205,9 +205,9 @@ def test_console_refuses_with_the_reason(rig: LiveServer, open_page: PageFactory
 def test_console_counts_steps_and_fills_the_table(server_factory: Any,
                                                   open_page: PageFactory) -> None:  # noqa: F811
     rig: LiveServer = server_factory(simulate_activity="walking", body_mass_kg=75.0)
-    httpx.put(rig.url + "/api/rig/targets", json={"band_low": 30, "band_high": 70})
+    rig_api.put(rig.url + "/api/rig/targets", json={"band_low": 30, "band_high": 70})
     page, _ = open_page(1024, 768)
-    page.goto(rig.url + "/console")
+    rig_api.goto(page, rig.url + "/console")
     page.click("#trial-start")
     # The virtual patient takes about one prosthetic step per second: wait up to 20 s.
     expect(page.locator("#steps-rows tr[data-on-target]").first).to_be_attached(timeout=20_000)
@@ -237,7 +237,7 @@ def test_a_new_patient_is_registered_and_put_on_the_rig(rig: LiveServer,
                                                         open_page: PageFactory  # noqa: F811
                                                         ) -> None:
     page, _ = open_page(1024, 768)
-    page.goto(rig.url + "/console")
+    rig_api.goto(page, rig.url + "/console")
     expect(page.locator("#picker-note")).to_contain_text("No patients in the records yet")
     page.click("#patient-new")
     expect(page.locator("#identifier-field")).to_be_visible()
@@ -248,12 +248,12 @@ def test_a_new_patient_is_registered_and_put_on_the_rig(rig: LiveServer,
     page.select_option("#patient-level", "transfemoral")
     page.click("#patient-apply")
     expect(page.locator("#patient-result")).to_contain_text("Jonas is on the rig")
-    found = httpx.get(rig.url + "/api/patients", params={"q": "P-0100"}).json()
+    found = rig_api.get(rig.url + "/api/patients", params={"q": "P-0100"}).json()
     assert found["total"] == 1
     record = found["items"][0]
     assert (record["name"], record["amputation_side"], record["amputation_level"]) == (
         "Jonas", "right", "transfemoral")
-    detail = httpx.get(f"{rig.url}/api/patients/{record['id']}").json()
+    detail = rig_api.get(f"{rig.url}/api/patients/{record['id']}").json()
     assert detail["current_body_mass_kg"] == 91.5
     on_rig = rig.controller.patient
     assert (on_rig.patient_id, on_rig.body_mass_kg, on_rig.prosthetic_side) == (
@@ -267,7 +267,7 @@ def test_a_silent_and_an_unplugged_board_raise_the_warning(rig: LiveServer,
                                                            open_page: PageFactory  # noqa: F811
                                                            ) -> None:
     page, _ = open_page(1024, 768)
-    page.goto(rig.url + "/console")
+    rig_api.goto(page, rig.url + "/console")
     expect(page.locator("#device-chips [data-state='ok']")).to_have_count(3)
     expect(page.locator("#device-warning")).to_be_hidden()
     assert rig.controller.virtual_rig is not None
@@ -296,7 +296,7 @@ TOUCH_TARGETS_JS = """
 def test_every_control_is_a_touch_target(live_server: str, open_page: PageFactory  # noqa: F811
                                          ) -> None:
     page, _ = open_page(1024, 768)
-    page.goto(live_server + "/console")
+    rig_api.goto(page, live_server + "/console")
     expect(page.locator("#console")).to_have_attribute("data-connection", "live")
     assert page.evaluate(TOUCH_TARGETS_JS) == [], "controls under 44 px high"
     assert page.evaluate("document.documentElement.scrollWidth") <= 1024
@@ -316,7 +316,7 @@ def test_console_says_reconnecting_and_recovers(live_server: str,
 
     page, _ = open_page(1024, 768)
     page.route_web_socket(re.compile(r"/ws/live$"), handle)
-    page.goto(live_server + "/console")
+    rig_api.goto(page, live_server + "/console")
     expect(page.locator("#console")).to_have_attribute("data-connection", "live")
     state["accept"] = False
     for route, server in state["open"]:
@@ -334,12 +334,12 @@ def test_weight_shift_moves_the_band_from_leg_to_leg(server_factory: Any,
                                                      open_page: PageFactory  # noqa: F811
                                                      ) -> None:
     rig: LiveServer = server_factory(simulate_activity="standing", body_mass_kg=75.0)
-    httpx.put(rig.url + "/api/rig/exercise", json={"exercise": "weight_shift"})
-    httpx.put(rig.url + "/api/rig/targets", json={"band_low": 55, "band_high": 75,
+    rig_api.put(rig.url + "/api/rig/exercise", json={"exercise": "weight_shift"})
+    rig_api.put(rig.url + "/api/rig/targets", json={"band_low": 55, "band_high": 75,
                                                   "shift_period_s": 1.5})
-    httpx.post(rig.url + "/api/rig/trial", json={})
+    rig_api.post(rig.url + "/api/rig/trial", json={})
     page, _ = open_page(1024, 768)
-    page.goto(f"{rig.url}/rigs/{rig.settings.rig_id}/display")
+    rig_api.goto(page, f"{rig.url}/rigs/{rig.settings.rig_id}/display")
     sides = page.evaluate("""async () => {
       const seen = [];
       const t0 = performance.now();
@@ -362,17 +362,17 @@ def test_the_therapist_mutes_the_tone_and_switches_feedback(live_server: str,
                                                             open_page: PageFactory  # noqa: F811
                                                             ) -> None:
     page, _ = open_page(1024, 768)
-    page.goto(live_server + "/console")
+    rig_api.goto(page, live_server + "/console")
     expect(page.locator("#console")).to_have_attribute("data-connection", "live")
     try:
         page.click("#fb-mute")
         expect(page.locator("#fb-mute")).to_have_attribute("aria-pressed", "true")
-        assert httpx.get(live_server + "/api/rig").json()["feedback"]["muted"] is True
+        assert rig_api.get(live_server + "/api/rig").json()["feedback"]["muted"] is True
         page.locator("label.switch", has_text="Good-step counter").click()
         expect(page.locator("#fb-counter")).not_to_be_checked()
         page.wait_for_function("window.gaitConsole.live.latest.feedback.counter === false")
         page.click("#fb-mute")
         expect(page.locator("#fb-mute")).to_have_attribute("aria-pressed", "false")
-        assert httpx.get(live_server + "/api/rig").json()["feedback"]["muted"] is False
+        assert rig_api.get(live_server + "/api/rig").json()["feedback"]["muted"] is False
     finally:
-        httpx.put(live_server + "/api/rig/feedback", json={"muted": False, "counter": True})
+        rig_api.put(live_server + "/api/rig/feedback", json={"muted": False, "counter": True})

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jsonschema
 import numpy as np
 import pytest
@@ -25,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from db import recordings, trials
 from rig.recorder import read_spool
+from tests import rig_api
 from tests.conftest import POSTGRES_ADMIN_URL, LiveServer, run_async
 from tests.test_browser_pages import PageFactory, open_page  # noqa: F401  (fixture)
 from tests.test_live_server import SCHEMA, collect
@@ -93,10 +93,10 @@ def test_a_database_away_for_30_s_loses_nothing_and_the_console_says_so(
     live = server_factory(database_url=database_url, simulate_activity="walking")
     controller = live.controller
     page, errors = open_page(1280, 800)
-    page.goto(live.url + "/console")
+    rig_api.goto(page, live.url + "/console")
     expect(page.locator("#console")).to_have_attribute("data-connection", "live")
     banner = page.locator("#recording-warning")
-    started = httpx.post(live.url + "/api/rig/trial", json={"exercise": "walking"})
+    started = rig_api.post(live.url + "/api/rig/trial", json={"exercise": "walking"})
     assert started.status_code == 201, started.text
     trial_id = started.json()["trial"]["id"]
     time.sleep(1.5)
@@ -138,7 +138,7 @@ def test_a_database_away_for_30_s_loses_nothing_and_the_console_says_so(
     expect(banner).to_be_hidden(timeout=10_000)
     wait_for(lambda: not list(spool.glob("*.spool")), 60, "the spool written and removed")
     time.sleep(1.0)
-    stopped = httpx.post(live.url + "/api/rig/trial/stop")
+    stopped = rig_api.post(live.url + "/api/rig/trial/stop")
     assert stopped.status_code == 200, stopped.text
     assert controller.wait_for_recording(120)
     recorder = controller.last_recording

@@ -12,11 +12,11 @@ import statistics
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from benchmarks import alarm_latency
+from tests import rig_api
 from tests.conftest import LiveServer, start_server
 from tests.screens import assert_numbers_at_least, save_screenshot
 from tests.test_browser_pages import SCALE_MAX_PCT_BW, PageFactory, open_page  # noqa: F401
@@ -34,7 +34,8 @@ def overloading(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 
 def open_display(page: Page, live: LiveServer) -> None:
-    page.goto(f"{live.url}/rigs/{live.settings.rig_id}/display")
+    # The patient screen's own way in: the rig's display link (its token, no login).
+    page.goto(rig_api.display_url(live.url, f"/rigs/{live.settings.rig_id}/display"))
     page.wait_for_selector('#display[data-connection="live"]')
 
 
@@ -105,7 +106,7 @@ def test_band_limit_and_alarm_match_the_server(overloading: LiveServer,
     # beside the STOP cue is over the limit, as the server says.
     small, _ = open_page(1024, 768)
     open_display(small, overloading)
-    httpx.post(overloading.url + "/api/simulator/activity", json={"activity": "standing_on_left"})
+    rig_api.post(overloading.url + "/api/simulator/activity", json={"activity": "standing_on_left"})
     try:
         for shot, height in ((page, 1080), (small, 768)):
             shot.wait_for_function("!document.getElementById('alarm').hidden", timeout=15_000)
@@ -117,7 +118,7 @@ def test_band_limit_and_alarm_match_the_server(overloading: LiveServer,
             assert_numbers_at_least(shot, ["#left-value-number", "#right-value-number"],
                                     0.15 * height)
     finally:
-        httpx.post(overloading.url + "/api/simulator/activity", json={"activity": "walking"})
+        rig_api.post(overloading.url + "/api/simulator/activity", json={"activity": "walking"})
 
 
 AUDIO_JS = "() => window.gaitDisplay.tone.snapshot()"
@@ -144,7 +145,7 @@ def wait_audio(page: Page, condition: str) -> dict[str, Any]:
 def test_tone_follows_band_and_alarm_and_the_therapist_mutes_it(
         overloading: LiveServer, open_page: PageFactory) -> None:  # noqa: F811
     url = overloading.url
-    httpx.put(url + "/api/rig/feedback", json={"tone": True, "muted": False, "volume_pct": 60})
+    rig_api.put(url + "/api/rig/feedback", json={"tone": True, "muted": False, "volume_pct": 60})
     page, _ = open_page(1024, 768)
     open_display(page, overloading)
     audio = wait_audio(page, "a.context === 'running' && a.master > 0.29")
@@ -157,16 +158,16 @@ def test_tone_follows_band_and_alarm_and_the_therapist_mutes_it(
     alarm = wait_audio(page, "a.mode === 'alarm' && a.alarm > 0.5")
     assert alarm["tone"] < 0.5
 
-    httpx.put(url + "/api/rig/feedback", json={"muted": True})
+    rig_api.put(url + "/api/rig/feedback", json={"muted": True})
     muted = wait_audio(page, "a.mode === 'off' && a.master < 0.005")
     assert muted["masterTarget"] == 0
     expect(page.locator("#sound")).to_have_attribute("data-mode", "off")
 
-    httpx.put(url + "/api/rig/feedback", json={"muted": False, "volume_pct": 20})
+    rig_api.put(url + "/api/rig/feedback", json={"muted": False, "volume_pct": 20})
     wait_audio(page, "a.mode !== 'off' && Math.abs(a.master - 0.1) < 0.005")
-    httpx.put(url + "/api/rig/feedback", json={"tone": False})
+    rig_api.put(url + "/api/rig/feedback", json={"tone": False})
     wait_audio(page, "a.mode === 'off' && a.master < 0.005")
-    httpx.put(url + "/api/rig/feedback", json={"tone": True, "volume_pct": 60})
+    rig_api.put(url + "/api/rig/feedback", json={"tone": True, "volume_pct": 60})
 
 
 def test_limit_alarm_reaches_the_page_quickly(overloading: LiveServer,
@@ -188,8 +189,8 @@ def test_limit_alarm_reaches_the_page_quickly(overloading: LiveServer,
 def test_display_link_is_per_rig_and_watch_only(overloading: LiveServer,
                                                 open_page: PageFactory) -> None:  # noqa: F811
     rig_id = overloading.settings.rig_id
-    assert httpx.get(f"{overloading.url}/rigs/{rig_id}/display").status_code == 200
-    wrong = httpx.get(f"{overloading.url}/rigs/not-{rig_id}/display")
+    assert rig_api.get(f"{overloading.url}/rigs/{rig_id}/display").status_code == 200
+    wrong = rig_api.get(f"{overloading.url}/rigs/not-{rig_id}/display")
     assert wrong.status_code == 404 and rig_id in wrong.json()["detail"]
     page, _ = open_page(1024, 768)
     requests: list[str] = []
@@ -222,7 +223,7 @@ def test_counter_and_encouragement_show_what_the_server_sends(
         server.on_message(from_server)
 
     page, _ = open_page(1920, 1080)
-    page.route_web_socket(re.compile(r"/ws/live$"), handle)
+    page.route_web_socket(re.compile(r"/ws/live(\?token=[^&]*)?$"), handle)
     open_display(page, overloading)
     steps = {"total": 20, "on_target": 12, "streak": 4, "best_streak": 6, "last": []}
     extra.update(steps=steps, milestone=None)
@@ -236,7 +237,7 @@ def test_counter_and_encouragement_show_what_the_server_sends(
     assert_numbers_at_least(page, ["#steps-on-target"], 0.05 * 1080)
     save_screenshot(page, "display-milestone-1920x1080.png")
     expect(page.locator("#milestone")).to_be_hidden(timeout=8_000)  # shown for a few seconds
-    feedback = dict(json.loads(httpx.get(overloading.url + "/api/live").text)["feedback"])
+    feedback = dict(json.loads(rig_api.get(overloading.url + "/api/live").text)["feedback"])
     extra["feedback"] = {**feedback, "counter": False}
     expect(page.locator("#step-counter")).to_be_hidden()
     # Visual feedback off: no colour, word or stripes on the legs; the numbers stay.

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from db import clinic
-from tests import clinic_seed
+from tests import clinic_seed, rig_api
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -44,7 +44,7 @@ def page(chromium_browser: Any) -> Iterator[Any]:
 def test_patient_list_search_finds_the_seeded_patient(seeded_server: Any, page: Any,
                                                       artifacts: Path) -> None:
     live, patient_id, _, _ = seeded_server
-    page.goto(live.url + "/history")
+    rig_api.goto(page, live.url + "/history")
     rows = page.locator("#patient-table tbody tr[data-patient-id]")
     rows.first.wait_for()
     assert rows.count() == 5
@@ -63,7 +63,8 @@ def test_patient_list_search_finds_the_seeded_patient(seeded_server: Any, page: 
     rows.first.click()
     page.wait_for_url(f"**/history/patients/{patient_id}")
 
-    page.goto(live.url + "/history")  # registering: a taken record number is refused, and why
+    # registering: a taken record number is refused, and why
+    rig_api.goto(page, live.url + "/history")
     page.fill("#add-patient input[name='identifier']", "MRN-0042")
     page.fill("#add-patient input[name='name']", "Someone Else")
     page.click("#add-patient button[type='submit']")
@@ -80,7 +81,7 @@ def test_patient_list_search_finds_the_seeded_patient(seeded_server: Any, page: 
 def test_patient_page_charts_a_point_per_session(seeded_server: Any, page: Any,
                                                  artifacts: Path) -> None:
     live, patient_id, session_ids, _ = seeded_server
-    page.goto(f"{live.url}/history/patients/{patient_id}")
+    rig_api.goto(page, f"{live.url}/history/patients/{patient_id}")
     page.wait_for_selector("#patient-page[data-loaded='true']")
     assert page.inner_text("#patient-name") == "Maria Lopez"
     for metric in ("prosthetic_load_share_pct", "stance_time_symmetry_index_pct",
@@ -115,7 +116,7 @@ def test_compare_view_shows_both_trials_metrics_and_steps(seeded_server: Any, pa
                                                           artifacts: Path) -> None:
     live, patient_id, _, trials = seeded_server
     first, last = trials[0], trials[-1]
-    page.goto(f"{live.url}/history/patients/{patient_id}")
+    rig_api.goto(page, f"{live.url}/history/patients/{patient_id}")
     page.wait_for_selector("#patient-page[data-loaded='true']")
     page.select_option("#compare-a", str(first.id))
     page.select_option("#compare-b", str(last.id))
@@ -139,7 +140,7 @@ def test_compare_view_shows_both_trials_metrics_and_steps(seeded_server: Any, pa
 def test_session_page_replay_notes_and_downloads(seeded_server: Any, page: Any,
                                                  artifacts: Path) -> None:
     live, _, session_ids, trials = seeded_server
-    page.goto(f"{live.url}/history/sessions/{session_ids[0]}")
+    rig_api.goto(page, f"{live.url}/history/sessions/{session_ids[0]}")
     page.wait_for_selector("#session-page[data-loaded='true']")
     assert "Maria Lopez" in page.inner_text("#session-title")
     row = page.locator(f"#trial-table tr[data-trial-id='{trials[0].id}']")

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import websockets
 
+from tests import rig_api
 from tests.conftest import LiveServer, run_async
 
 SCHEMA_FILE = Path(__file__).parent.parent / "docs" / "live-message.schema.json"
@@ -37,7 +38,7 @@ async def collect(ws_url: str, seconds: float) -> list[dict[str, Any]]:
 
 
 def test_websocket_rate_and_schema(live_server: str) -> None:
-    ws_url = live_server.replace("http://", "ws://") + "/ws/live"
+    ws_url = rig_api.live_ws_url(live_server)
     messages = run_async(collect(ws_url, 3.0))
     span_s = messages[-1]["_received_s"] - messages[0]["_received_s"]
     rate_hz = (len(messages) - 1) / span_s
@@ -92,29 +93,29 @@ def test_garbage_on_the_line_is_counted_and_the_stream_recovers(server_factory: 
     assert counters.frames > before + 200, "the stream did not recover after the garbage"
     health = httpx.get(live.url + "/api/health").json()
     assert health["status"] == "ok" and health["boards_connected"] == 3
-    devices = {d["port"]: d for d in httpx.get(live.url + "/api/devices").json()}
+    devices = {d["port"]: d for d in rig_api.get(live.url + "/api/devices").json()}
     assert devices[board.port]["crc_errors"] == counters.crc_errors >= 5
     age = devices[board.port]["last_frame_age_s"]
     assert age is not None and age < 0.5
 
 
 def test_trials_api_and_bad_requests(live_server: str) -> None:
-    created = httpx.post(live_server + "/api/trials", json={"exercise": "walking"})
+    created = rig_api.post(live_server + "/api/trials", json={"exercise": "walking"})
     assert created.status_code == 201
     trial = created.json()
     assert trial["ended_at"] is None and trial["exercise"] == "walking"
-    stopped = httpx.post(f"{live_server}/api/trials/{trial['id']}/stop").json()
+    stopped = rig_api.post(f"{live_server}/api/trials/{trial['id']}/stop").json()
     assert stopped["ended_at"] is not None
-    assert any(t["id"] == trial["id"] for t in httpx.get(live_server + "/api/trials").json())
-    bad = httpx.post(live_server + "/api/trials", json={"exercise": "juggling"})
+    assert any(t["id"] == trial["id"] for t in rig_api.get(live_server + "/api/trials").json())
+    bad = rig_api.post(live_server + "/api/trials", json={"exercise": "juggling"})
     assert bad.status_code == 422 and "exercise" in bad.text
-    assert httpx.post(live_server + "/api/trials/999999/stop").status_code == 404
-    assert httpx.post(live_server + "/api/trials", content=b"{not json").status_code == 422
+    assert rig_api.post(live_server + "/api/trials/999999/stop").status_code == 404
+    assert rig_api.post(live_server + "/api/trials", content=b"{not json").status_code == 422
 
 
 def test_simulator_switches_activity(server_factory: Any) -> None:
     live: LiveServer = server_factory(simulate_activity="walking")
-    response = httpx.post(live.url + "/api/simulator/activity", json={"activity": "standing"})
+    response = rig_api.post(live.url + "/api/simulator/activity", json={"activity": "standing"})
     assert response.status_code == 200
     time.sleep(1.0)
     samples = []
@@ -129,7 +130,7 @@ def test_simulator_switches_activity(server_factory: Any) -> None:
 @pytest.mark.parametrize("slow_clients", [1])
 def test_a_client_that_stops_reading_does_not_slow_the_others(live_server: str,
                                                               slow_clients: int) -> None:
-    ws_url = live_server.replace("http://", "ws://") + "/ws/live"
+    ws_url = rig_api.live_ws_url(live_server)
 
     async def scenario() -> list[dict[str, Any]]:
         stalled = [await websockets.connect(ws_url, max_size=2**20) for _ in range(slow_clients)]

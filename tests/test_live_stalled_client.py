@@ -36,7 +36,8 @@ def open_stalled_client(live: LiveServer) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", live.settings.port))
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(f"GET /ws/live HTTP/1.1\r\nHost: 127.0.0.1:{live.settings.port}\r\n"
+    path = live.ws_url.split(str(live.settings.port), 1)[1]  # /ws/live?token=...
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{live.settings.port}\r\n"
                  f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                  "Sec-WebSocket-Version: 13\r\n\r\n".encode())
     answer = b""

@@ -171,7 +171,8 @@ def test_missing_rows_are_404(client: TestClient) -> None:
 def test_clinicians_sessions_and_notes(client: TestClient) -> None:
     sam = client.post("/api/clinicians", json={"name": "Sam Physio"}).json()
     client.post("/api/clinicians", json={"name": "Alex Limb", "role": "prosthetist"})
-    listed = client.get("/api/clinicians").json()
+    # The logged-in test account is a clinician too (accounts live in `clinicians`).
+    listed = [c for c in client.get("/api/clinicians").json() if c["name"] != "Test tester"]
     assert [(c["name"], c["role"]) for c in listed] == [
         ("Alex Limb", "prosthetist"), ("Sam Physio", "physiotherapist")]
     ana, bruno = add_patient(client), add_patient(client, identifier="MRN-2", name="Bruno")
@@ -310,7 +311,7 @@ def test_erasing_a_patient_removes_everything_of_theirs_only(client: TestClient)
                   m.TrialMetric, m.Note, m.BodyMass, m.TrialDevice):
         assert count(model) == 0, model.__tablename__
     assert client.get("/api/patients").json()["items"][0]["id"] == other["id"]
-    assert count(m.Clinician) == 1  # the clinic's staff are not the patient's
+    assert count(m.Clinician) == 2  # the clinic's staff (and the test account) are not theirs
     assert client.delete(f"/api/patients/{patient_id}").status_code == 404
 
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from alembic import command
 from sqlalchemy import Engine, inspect, text
@@ -15,6 +14,7 @@ from db import schema
 from db.engine import make_engine
 from rig import cli
 from rig.records import Records
+from tests import rig_api
 from tests.conftest import LiveServer
 
 
@@ -113,7 +113,7 @@ def test_the_server_upgrades_its_database_at_start(
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
     first_release_database(url)
     live = server_factory(database_url=url)
-    assert httpx.get(live.url + "/api/trials").json()[0]["exercise"] == "walking"
+    assert rig_api.get(live.url + "/api/trials").json()[0]["exercise"] == "walking"
     engine = make_engine(url)
     assert schema.current_revision(engine) == schema.head_revision()
     engine.dispose()

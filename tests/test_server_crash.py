@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 
 from db import models as m
 from rig.records import Records
+from tests import rig_api
 from tests.conftest import ROOT, free_port
 
 #: The loss a kill may cause (s): the recorder writes at least every 0.5 s.
@@ -35,6 +36,7 @@ def start_server(tmp_path: Path, url: str) -> tuple[subprocess.Popen[bytes], str
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GAITRIG_DATABASE_URL": url,
            "GAITRIG_DATA_DIR": str(tmp_path / "data"), "GAITRIG_SIMULATE_ACTIVITY": "walking"}
+    rig_api.ensure_account_for(env)
     log = (tmp_path / f"server-{port}.log").open("wb")
     process = subprocess.Popen([sys.executable, "-m", "rig.cli", "serve", "--simulate",
                                 "--port", str(port)], env=env, stdout=log,
@@ -55,7 +57,7 @@ def start_server(tmp_path: Path, url: str) -> tuple[subprocess.Popen[bytes], str
 
 def start_walking_trial(base: str) -> int:
     """Start a walking trial on the server at ``base``; its id."""
-    started = httpx.post(base + "/api/rig/trial", json={"exercise": "walking"}, timeout=10)
+    started = rig_api.post(base + "/api/rig/trial", json={"exercise": "walking"}, timeout=10)
     assert started.status_code == 201, started.text
     return int(started.json()["trial"]["id"])
 
@@ -64,7 +66,7 @@ def trial_after_restart(tmp_path: Path, url: str, trial_id: int) -> dict[str, An
     """Start the server again (the start recovers open trials), read the trial, stop it."""
     process, base = start_server(tmp_path, url)
     try:
-        stored: dict[str, Any] = httpx.get(f"{base}/api/trials/{trial_id}", timeout=10).json()
+        stored: dict[str, Any] = rig_api.get(f"{base}/api/trials/{trial_id}", timeout=10).json()
     finally:
         process.terminate()
         process.wait(30)

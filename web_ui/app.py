@@ -1,4 +1,7 @@
-"""The FastAPI application: pages, REST API (one router per resource) and the live websocket."""
+"""The FastAPI application: pages, REST API (one router per resource) and the live websocket.
+
+Every route declares its permission (web_ui.auth); the app refuses to build otherwise.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +10,57 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
+from rig.accounts import Accounts, Clock, utc_now
+from rig.audit import AuditLog
 from rig.controller import RigController
+from rig.display_links import DisplayLinks
+from rig.login_sessions import LoginSessions
 from rig.records import Records
 from rig.settings import Settings
+from web_ui.auth import (
+    AuthServices,
+    LoginRequiredError,
+    NoStoreMiddleware,
+    PublicStaticFiles,
+    check_every_route_declares,
+    login_redirect,
+)
 from web_ui.clinic_api import include_clinic_records
 from web_ui.hub import LiveHub
-from web_ui.routers import console, live, pages, rig_status, trials
+from web_ui.routers import (
+    api_docs,
+    audit,
+    auth,
+    console,
+    display_links,
+    live,
+    pages,
+    rig_status,
+    trials,
+)
 from web_ui.routers.pages import STATIC
 
+#: How often the display link is read again from the database (s).
+DISPLAY_LINK_REFRESH_S = 1.0
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+
+def auth_services(records: Records, settings: Settings, clock: Clock) -> AuthServices:
+    return AuthServices(Accounts(records, clock), LoginSessions(clock),
+                        DisplayLinks(records, settings.rig_id, clock),
+                        AuditLog(records, settings.rig_id, clock),
+                        secure_cookies=settings.tls_certfile is not None)
+
+
+async def refresh_display_links(auth: AuthServices) -> None:
+    """Pick up display links another process issued or revoked (at most 1 s late)."""
+    while True:
+        await asyncio.sleep(DISPLAY_LINK_REFRESH_S)
+        await asyncio.to_thread(auth.display_links.refresh)
+
+
+def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> FastAPI:
+    """The app; ``clock`` (UTC) is what logins, lockouts, sessions and the audit log read."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -30,20 +72,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             loop.call_soon_threadsafe(hub.publish, text, urgent)
 
         records = Records.open(settings.resolved_database_url(), settings.migrate_on_start)
+        app.state.auth = auth_state = auth_services(records, settings, clock)
+        await asyncio.to_thread(auth_state.display_links.refresh)
         controller = RigController(settings, publish, records)
         await asyncio.to_thread(controller.start)
         app.state.records, app.state.controller = records, controller
+        refresher = asyncio.create_task(refresh_display_links(auth_state))
         try:
             yield
         finally:
+            refresher.cancel()
             await asyncio.to_thread(controller.stop)
             records.close()
 
-    app = FastAPI(title="gaitrig", version="0.1.0", lifespan=lifespan)
+    # FastAPI's own /docs and /openapi.json would declare no permission: ours do (routers.auth).
+    app = FastAPI(title="gaitrig", version="0.1.0", lifespan=lifespan, docs_url=None,
+                  redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.hub = LiveHub(settings.live_update_hz)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (pages, rig_status, trials, console, live):
+    app.mount("/static", PublicStaticFiles(directory=STATIC), name="static")
+    for module in (pages, auth, api_docs, rig_status, trials, console, live, display_links,
+                   audit):
         app.include_router(module.router)
     include_clinic_records(app)
+    app.add_exception_handler(LoginRequiredError, login_redirect)
+    app.add_middleware(NoStoreMiddleware)
+    check_every_route_declares(app)
     return app

@@ -1,15 +1,18 @@
-"""Dependencies shared by the routers: the rig controller, the clinic records, the settings."""
+"""Dependencies shared by the routers: the rig controller, the clinic records, the settings, the
+authentication services and the audit trail of the calling clinician."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from rig.audit import AuditLog
 from rig.controller import RigController
 from rig.history import ClinicHistory
 from rig.records import Records
 from rig.settings import Settings
+from web_ui.auth import AuthServices, Caller, identify, services
 
 
 def get_controller(request: Request) -> RigController:
@@ -38,3 +41,27 @@ def get_history(request: Request) -> ClinicHistory:
 
 
 History = Annotated[ClinicHistory, Depends(get_history)]
+
+
+def get_auth(request: Request) -> AuthServices:
+    return services(request)
+
+
+Auth = Annotated[AuthServices, Depends(get_auth)]
+
+
+class AuditTrail:
+    """Records a change in the audit log as done by the calling clinician."""
+
+    def __init__(self, log: AuditLog, caller: Caller) -> None:
+        self.log, self.caller = log, caller
+
+    def __call__(self, action: str, details: dict[str, Any]) -> None:
+        self.log.record(self.caller.clinician_id, action, details)
+
+
+def get_audit_trail(request: Request) -> AuditTrail:
+    return AuditTrail(services(request).audit, identify(request))
+
+
+Audit = Annotated[AuditTrail, Depends(get_audit_trail)]

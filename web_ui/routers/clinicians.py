@@ -8,10 +8,13 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from rig.history import ClinicianOut
+from rig.permissions import Permission
 from web_ui.api_input import ClosedInput
+from web_ui.auth import requires
 from web_ui.deps import History
 
 router = APIRouter(prefix="/api/clinicians", tags=["clinicians"])
+READ, WRITE = [requires(Permission.VIEW_RECORDS)], [requires(Permission.EDIT_RECORDS)]
 
 
 class ClinicianIn(ClosedInput):
@@ -19,11 +22,11 @@ class ClinicianIn(ClosedInput):
     role: Literal["physiotherapist", "prosthetist", "physician", "assistant"] = "physiotherapist"
 
 
-@router.get("")
+@router.get("", dependencies=READ)
 def list_clinicians(history: History) -> list[ClinicianOut]:
     return history.list_clinicians()
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=WRITE)
 def add_clinician(body: ClinicianIn, history: History) -> ClinicianOut:
     return history.add_clinician(body.name, body.role)

@@ -13,12 +13,15 @@ from pydantic import Field, model_validator
 
 from rig.controller import CalibrationResult
 from rig.live_message import PatientOnRig
+from rig.permissions import Permission
 from rig.targets import Exercise, Targets
 from rig.trial import TrialStateError
 from web_ui.api_input import ApiInput
-from web_ui.deps import Controller
+from web_ui.auth import requires
+from web_ui.deps import Audit, Controller
 
-router = APIRouter(prefix="/api/rig", tags=["console"])
+router = APIRouter(prefix="/api/rig", tags=["console"],
+                   dependencies=[requires(Permission.CONTROL_RIG)])
 T = TypeVar("T")
 
 
@@ -111,9 +114,10 @@ def get_rig(controller: Controller) -> dict[str, Any]:
 
 
 @router.put("/patient")
-def put_patient(body: PatientIn, controller: Controller) -> dict[str, Any]:
+def put_patient(body: PatientIn, controller: Controller, audit: Audit) -> dict[str, Any]:
     with refusals():
         controller.set_patient(PatientOnRig(**body.model_dump()))
+    audit("rig.patient", body.model_dump(exclude={"display_name"}))  # no name in the log
     return rig_state(controller)
 
 
@@ -125,7 +129,7 @@ def put_exercise(body: ExerciseIn, controller: Controller) -> dict[str, Any]:
 
 
 @router.put("/targets")
-def put_targets(body: TargetsIn, controller: Controller) -> dict[str, Any]:
+def put_targets(body: TargetsIn, controller: Controller, audit: Audit) -> dict[str, Any]:
     mass = controller.patient.body_mass_kg
     try:
         if body.unit == "kg":
@@ -137,6 +141,7 @@ def put_targets(body: TargetsIn, controller: Controller) -> dict[str, Any]:
     except ValueError as exc:
         raise HTTPException(422, f"targets: {exc}") from exc
     controller.set_targets(targets)
+    audit("rig.targets", body.model_dump())
     return rig_state(controller)
 
 
@@ -181,9 +186,11 @@ def mark(body: MarkIn, controller: Controller) -> dict[str, Any]:
 
 
 @router.post("/tare")
-def tare(controller: Controller) -> dict[str, Any]:
+def tare(controller: Controller, audit: Audit) -> dict[str, Any]:
     """Zero the bars. Nobody may touch them: refused, with the reason, if the signal moves."""
-    return calibration_answer(controller.tare())
+    answer = calibration_answer(controller.tare())
+    audit("calibration.tare", answer)
+    return answer
 
 
 @router.post("/calibration/insoles/{phase}")
@@ -194,6 +201,8 @@ def capture_phase(phase: Literal["both", "left", "right"], controller: Controlle
 
 
 @router.post("/calibration/insoles")
-def calibrate_insoles(controller: Controller) -> dict[str, Any]:
+def calibrate_insoles(controller: Controller, audit: Audit) -> dict[str, Any]:
     """Scale each insole from the three captured phases; accepted or refused with the reason."""
-    return calibration_answer(_control(controller, controller.calibrate_insoles))
+    answer = calibration_answer(_control(controller, controller.calibrate_insoles))
+    audit("calibration.body_weight", {**answer, "body_mass_kg": controller.patient.body_mass_kg})
+    return answer

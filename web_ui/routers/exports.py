@@ -10,10 +10,13 @@ from fastapi.responses import StreamingResponse
 
 from rig import exports
 from rig.metric_guide import GUIDE, MetricGuide
+from rig.permissions import Permission
 from web_ui.api_input import RecordId
+from web_ui.auth import requires
 from web_ui.deps import History
 
-router = APIRouter(prefix="/api", tags=["exports"])
+router = APIRouter(prefix="/api", tags=["exports"],
+                   dependencies=[requires(Permission.VIEW_RECORDS)])
 BoardRole = Literal["insole_left", "insole_right", "bars"]
 
 

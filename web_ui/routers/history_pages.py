@@ -9,10 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
+from rig.permissions import Permission
 from web_ui.api_input import MAX_RECORD_ID, RecordId
+from web_ui.auth import requires
 from web_ui.routers.pages import STATIC
 
-router = APIRouter(prefix="/history", include_in_schema=False)
+router = APIRouter(prefix="/history", include_in_schema=False,
+                   dependencies=[requires(Permission.VIEW_RECORDS, page=True)])
 
 
 @router.get("")

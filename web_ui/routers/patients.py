@@ -19,10 +19,13 @@ from rig.history import (
     TrialSummary,
     today,
 )
+from rig.permissions import Permission
 from web_ui.api_input import MAX_RECORD_ID, BodyId, ClosedInput, RecordId
-from web_ui.deps import History
+from web_ui.auth import requires
+from web_ui.deps import Audit, History
 
 router = APIRouter(prefix="/api/patients", tags=["patients"])
+READ, WRITE = [requires(Permission.VIEW_RECORDS)], [requires(Permission.EDIT_RECORDS)]
 
 Side = Literal["left", "right", "bilateral"]
 Level = Literal["partial_foot", "ankle_disarticulation", "transtibial", "knee_disarticulation",
@@ -131,7 +134,7 @@ class NoteIn(ClosedInput):
         return self
 
 
-@router.get("")
+@router.get("", dependencies=READ)
 def find_patients(history: History, q: Annotated[str, Query(max_length=200)] = "",
                   limit: Annotated[int, Query(ge=1, le=500)] = 50,
                   offset: Annotated[int, Query(ge=0, le=MAX_RECORD_ID)] = 0) -> PatientPage:
@@ -139,46 +142,57 @@ def find_patients(history: History, q: Annotated[str, Query(max_length=200)] = "
     return history.find_patients(q, limit, offset)
 
 
-@router.post("", status_code=201)
-def add_patient(body: PatientIn, history: History) -> PatientOut:
+@router.post("", status_code=201, dependencies=WRITE)
+def add_patient(body: PatientIn, history: History, audit: Audit) -> PatientOut:
     fields = body.model_dump(exclude={"identifier", "name", "body_mass_kg"})
-    return history.add_patient(body.identifier, body.name, body.body_mass_kg, **fields)
+    patient = history.add_patient(body.identifier, body.name, body.body_mass_kg, **fields)
+    audit("patient.create", {"patient_id": patient.id, "body_mass_kg": body.body_mass_kg})
+    return patient
 
 
-@router.get("/{patient_id}")
+@router.get("/{patient_id}", dependencies=READ)
 def patient_detail(patient_id: RecordId, history: History) -> PatientDetail:
     return history.patient_detail(patient_id)
 
 
-@router.patch("/{patient_id}")
-def update_patient(patient_id: RecordId, body: PatientPatch, history: History) -> PatientOut:
-    return history.update_patient(patient_id, **body.model_dump(exclude_unset=True))
+@router.patch("/{patient_id}", dependencies=WRITE)
+def update_patient(patient_id: RecordId, body: PatientPatch, history: History, audit: Audit
+                   ) -> PatientOut:
+    changes = body.model_dump(exclude_unset=True)
+    patient = history.update_patient(patient_id, **changes)
+    audit("patient.edit", {"patient_id": patient_id, "fields": sorted(changes)})  # no values
+    return patient
 
 
-@router.delete("/{patient_id}", status_code=204)
-def delete_patient(patient_id: RecordId, history: History) -> Response:
+@router.delete("/{patient_id}", status_code=204, dependencies=WRITE)
+def delete_patient(patient_id: RecordId, history: History, audit: Audit) -> Response:
     """Erase the patient and everything that is theirs (sessions, trials, recordings, notes)."""
     history.delete_patient(patient_id)
+    audit("patient.erase", {"patient_id": patient_id})
     return Response(status_code=204)
 
 
-@router.get("/{patient_id}/trials")
+@router.get("/{patient_id}/trials", dependencies=READ)
 def patient_trials(patient_id: RecordId, history: History) -> list[TrialSummary]:
     """Every trial of the patient, oldest first, with metrics (to pick two to compare)."""
     return history.patient_trials(patient_id)
 
 
-@router.post("/{patient_id}/body-masses", status_code=201)
-def add_body_mass(patient_id: RecordId, body: BodyMassIn, history: History) -> BodyMassOut:
-    return history.add_body_mass(patient_id, body.mass_kg, body.measured_on)
+@router.post("/{patient_id}/body-masses", status_code=201, dependencies=WRITE)
+def add_body_mass(patient_id: RecordId, body: BodyMassIn, history: History, audit: Audit
+                  ) -> BodyMassOut:
+    mass = history.add_body_mass(patient_id, body.mass_kg, body.measured_on)
+    audit("patient.body_mass", {"patient_id": patient_id, "mass_kg": body.mass_kg,
+                                "measured_on": mass.measured_on.isoformat()})
+    return mass
 
 
-@router.post("/{patient_id}/components", status_code=201)
+@router.post("/{patient_id}/components", status_code=201, dependencies=WRITE)
 def add_component(patient_id: RecordId, body: ComponentIn, history: History) -> ComponentOut:
     return history.add_component(patient_id, **body.model_dump())
 
 
-@router.post("/{patient_id}/notes", status_code=201)
+@router.post("/{patient_id}/notes", status_code=201, dependencies=WRITE)
 def add_note(patient_id: RecordId, body: NoteIn, history: History) -> NoteOut:
     fields = body.model_dump(exclude={"author_role", "text"})
     return history.add_note(patient_id, body.author_role, body.text, **fields)

@@ -6,18 +6,21 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
+from rig.permissions import Permission
 from rig.settings import SimulatedActivity
 from web_ui.api_input import ApiInput
+from web_ui.auth import requires
 from web_ui.deps import AppSettings, ClinicRecords, Controller
 
 router = APIRouter(prefix="/api", tags=["rig"])
+OPEN, CONTROL = [requires(Permission.PUBLIC)], [requires(Permission.CONTROL_RIG)]
 
 
 class SimulatedActivityIn(ApiInput):
     activity: SimulatedActivity
 
 
-@router.get("/health")
+@router.get("/health", dependencies=OPEN)
 def health(controller: Controller, records: ClinicRecords, settings: AppSettings
            ) -> dict[str, Any]:
     return {
@@ -30,13 +33,13 @@ def health(controller: Controller, records: ClinicRecords, settings: AppSettings
     }
 
 
-@router.get("/devices")
+@router.get("/devices", dependencies=CONTROL)
 def devices(controller: Controller) -> list[dict[str, Any]]:
     """Each board: connection, rate (Hz), last-frame age (s), clock drift (ppm), counters."""
     return controller.device_status()
 
 
-@router.get("/live")
+@router.get("/live", dependencies=CONTROL)
 def live(controller: Controller) -> dict[str, Any]:
     """The newest live state (the same message the websocket sends)."""
     if controller.latest is None:
@@ -44,7 +47,7 @@ def live(controller: Controller) -> dict[str, Any]:
     return controller.latest
 
 
-@router.post("/simulator/activity")
+@router.post("/simulator/activity", dependencies=CONTROL)
 def simulator_activity(body: SimulatedActivityIn, controller: Controller) -> dict[str, str]:
     """Make the virtual patient walk, stand or shift weight (virtual rig only)."""
     if controller.virtual_rig is None:

@@ -6,10 +6,13 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from rig.history import SessionDetail, SessionOut
+from rig.permissions import Permission
 from web_ui.api_input import BodyId, ClosedInput, RecordId
+from web_ui.auth import requires
 from web_ui.deps import AppSettings, History
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+READ, WRITE = [requires(Permission.VIEW_RECORDS)], [requires(Permission.EDIT_RECORDS)]
 
 
 class SessionIn(ClosedInput):
@@ -23,18 +26,18 @@ class SessionPatch(ClosedInput):
     ended: bool = Field(default=False, description="True ends the session now (once).")
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=WRITE)
 def start_session(body: SessionIn, history: History, settings: AppSettings) -> SessionOut:
     return history.start_session(body.patient_id, settings.rig_id, body.clinician_id,
                                  body.notes)
 
 
-@router.get("/{session_id}")
+@router.get("/{session_id}", dependencies=READ)
 def session_detail(session_id: RecordId, history: History) -> SessionDetail:
     """The session with its patient, therapist, trials (with metrics) and notes."""
     return history.session_detail(session_id)
 
 
-@router.patch("/{session_id}")
+@router.patch("/{session_id}", dependencies=WRITE)
 def update_session(session_id: RecordId, body: SessionPatch, history: History) -> SessionOut:
     return history.update_session(session_id, body.notes, body.ended)

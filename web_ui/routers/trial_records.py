@@ -8,10 +8,13 @@ from fastapi import APIRouter, Query
 
 from rig.history import StepOut, TrialDetail
 from rig.load_curves import MIN_POINTS, LoadCurves, StanceCurves
+from rig.permissions import Permission
 from web_ui.api_input import RecordId
+from web_ui.auth import requires
 from web_ui.deps import History
 
-router = APIRouter(prefix="/api/trials", tags=["trials"])
+router = APIRouter(prefix="/api/trials", tags=["trials"],
+                   dependencies=[requires(Permission.VIEW_RECORDS)])
 
 
 @router.get("/{trial_id}")

@@ -7,11 +7,14 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import Field
 
+from rig.permissions import Permission
 from rig.records import TrialOut
 from web_ui.api_input import ApiInput, RecordId
+from web_ui.auth import requires
 from web_ui.deps import AppSettings, ClinicRecords
 
 router = APIRouter(prefix="/api/trials", tags=["trials"])
+READ, CONTROL = [requires(Permission.VIEW_RECORDS)], [requires(Permission.CONTROL_RIG)]
 
 
 class TrialStart(ApiInput):
@@ -19,12 +22,12 @@ class TrialStart(ApiInput):
         description="The exercise the trial records.")
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=CONTROL)
 def start_trial(body: TrialStart, records: ClinicRecords, settings: AppSettings) -> TrialOut:
     return records.start_trial(settings.rig_id, body.exercise)
 
 
-@router.post("/{trial_id}/stop")
+@router.post("/{trial_id}/stop", dependencies=CONTROL)
 def stop_trial(trial_id: RecordId, records: ClinicRecords) -> TrialOut:
     trial = records.stop_trial(trial_id)
     if trial is None:
@@ -32,6 +35,6 @@ def stop_trial(trial_id: RecordId, records: ClinicRecords) -> TrialOut:
     return trial
 
 
-@router.get("")
+@router.get("", dependencies=READ)
 def list_trials(records: ClinicRecords) -> list[TrialOut]:
     return records.list_trials()

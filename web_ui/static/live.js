@@ -3,7 +3,9 @@
  *
  * The server pushes the newest rig state as JSON text messages (type "live", version 2) at
  * display rate (>= 30 per second), never a backlog. This client:
- *   - opens ws:// or wss:// on the page's own host (per location.protocol),
+ *   - opens ws:// or wss:// on the page's own host (per location.protocol), passing on the
+ *     page's display token (?token=...) when it has one (a logged-in console needs none: the
+ *     browser sends its session cookie),
  *   - reconnects by itself after a drop, with exponential backoff capped at 2 s,
  *   - drops a connection that stays silent (half-open TCP) so that it reconnects,
  *   - keeps only the newest message; pages read it in their own render loop.
@@ -30,7 +32,10 @@
 
   function liveUrl(path) {
     var scheme = global.location.protocol === "https:" ? "wss:" : "ws:";
-    return scheme + "//" + global.location.host + path;
+    var token = new URLSearchParams(global.location.search).get("token");
+    var query = token ? (path.indexOf("?") < 0 ? "?" : "&") + "token=" +
+        encodeURIComponent(token) : "";
+    return scheme + "//" + global.location.host + path + query;
   }
 
   function LiveClient(options) {
