@@ -340,6 +340,9 @@ def test_weight_shift_moves_the_band_from_leg_to_leg(server_factory: Any,
     rig_api.post(rig.url + "/api/rig/trial", json={})
     page, _ = open_page(1024, 768)
     rig_api.goto(page, f"{rig.url}/rigs/{rig.settings.rig_id}/display")
+    # From the first live state on (before it the page has no band to show).
+    page.wait_for_selector('#display[data-connection="live"]')
+    page.wait_for_function("(window.gaitDisplay.live.latest || {}).band_side")
     sides = page.evaluate("""async () => {
       const seen = [];
       const t0 = performance.now();
