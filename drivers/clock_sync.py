@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 U32_US = 1 << 32
+#: A frame this much less delayed (s) than the mapping's line shows the earlier minima were late.
+FORGET_S = 0.002
 
 
 @dataclass(slots=True)
@@ -64,6 +66,12 @@ class DeviceClock:
         """Take one frame's board timestamp and host arrival time; return the sample's host time."""
         device_s = self.unwrap_us(timestamp_us) * 1e-6
         delay_s = arrival_s - device_s
+        if self._envelope and delay_s < self.to_host_s(device_s) - device_s - FORGET_S:
+            # Far below the line: every earlier minimum came late (a stall since the start),
+            # and a line through them would be steep and wrong for seconds. Start again here.
+            self._envelope.clear()
+            self._window_start_s = self._window_min = None
+            self._drift = 0.0
         if self._window_min is None or delay_s < self._window_min[1]:
             self._window_min = (device_s, delay_s)
         if self._window_start_s is None:

@@ -74,6 +74,27 @@ def test_a_stalled_host_does_not_tilt_the_mapping() -> None:
     assert abs(clock.drift_ppm + 200.0) < 5, clock.drift_ppm
 
 
+
+def test_a_stall_at_the_start_is_forgotten_once_frames_come_on_time() -> None:
+    """Every frame of the first 1.2 s arrives 50 ms late (the host was busy as the board came up).
+
+    The first windows' minima are then all late; once frames arrive on time the mapping must
+    start again from them, not draw a steep line from the late minima to the new ones (that was
+    up to 75 ms early for two seconds).
+    """
+    rng = np.random.default_rng(5)
+    boot_s = 20.0
+    true_s = boot_s + 0.5 + np.arange(20 * RATE_HZ) / RATE_HZ
+    stamps = device_time_us(true_s, boot_s, 0, -200.0)
+    arrived = arrivals(true_s, rng)
+    arrived[true_s - true_s[0] < 1.2] += 0.05
+    clock = DeviceClock()
+    mapped = np.array([clock.observe(int(s), float(a)) for s, a in zip(stamps, arrived,
+                                                                          strict=True)])
+    error_s = (mapped - true_s)[true_s - true_s[0] > 1.25]
+    assert np.max(np.abs(error_s)) < 0.001, np.max(np.abs(error_s))
+    assert abs(clock.drift_ppm - 200.0) < 5, clock.drift_ppm
+
 def test_unwrap_counts_wraps_and_reset_forgets() -> None:
     clock = DeviceClock()
     assert clock.unwrap_us(2**32 - 10) == 2**32 - 10
