@@ -11,8 +11,10 @@ of clock skew from network delay measurements", 1999). That line is an edge of t
 convex hull, so a window whose frames all came late (the host stalled, the USB bus was busy) lies
 above it and pulls neither slope nor offset; a least-squares fit through the minima would tilt
 towards it. The line's slope is the board's clock drift relative to the host's, its intercept the
-offset. Crystal drift of a few hundred ppm adds up to 0.2 ms per second,
-so without the slope two boards would part by more than a millisecond within seconds.
+offset. The other way round, a frame far *less* delayed than the line allows shows that all the
+minima so far came late (the host was busy when the board came up): they are forgotten.
+Crystal drift of a few hundred ppm adds up to 0.2 ms per second, so without the slope two boards
+would part by more than a millisecond within seconds.
 """
 
 from __future__ import annotations
