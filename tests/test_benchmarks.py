@@ -147,7 +147,10 @@ def test_soak_benchmark_runs_rounds_on_one_server() -> None:
     assert len(results) == 2 and all(r.clients == 2 for r in results)
     assert all(r.updates_per_client_s > 5 and r.display_ms["n"] > 10 for r in results)
     assert results[0].extra["elapsed_s"] < results[1].extra["elapsed_s"]
-    assert all(r.rss_mb > 20 and r.extra["updates_lost"] >= 0 for r in results)
+    assert all(r.rss_mb > 20 for r in results)
+    # Gaps in the updates' own seq, not in the frames' (those step ~17 per update at 60/s):
+    # two clients lose less than a second's worth of updates in a round.
+    assert all(r.extra["updates_lost"] < r.updates_per_client_s * r.clients for r in results)
     assert "growth" in soak.markdown(results)
 
 
