@@ -21,7 +21,6 @@ board's sampling and serial transport.
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.end_to_end import percentiles_ms
 from tests import rig_api
 
 #: Walking with this band and limit, the virtual patient (80 kg, left prosthesis, peak ~63 % BW)
@@ -112,12 +112,6 @@ def measure(page: Any, controller: Any, seconds: float) -> dict[str, Any]:
     return {"seconds": seconds, "crossings": len(crossings), "missed": missed,
             "rendered_alarms": len(shown), "clock_uncertainty_s": uncertainty_s,
             "load_average_1min": os.getloadavg()[0], **parts}
-
-
-def percentiles_ms(values: list[float]) -> dict[str, float]:
-    ms = np.array(values) * 1000
-    return {"p50": float(np.percentile(ms, 50)), "p99": float(np.percentile(ms, 99)),
-            "max": float(ms.max()), "mean": float(statistics.fmean(ms))}
 
 
 def run(seconds: float = 90.0) -> dict[str, Any]:

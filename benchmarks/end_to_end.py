@@ -53,6 +53,7 @@ from drivers.virtual.boards import VirtualBoard, VirtualInsoleBoard
 from drivers.virtual.rig import VirtualRig
 from processing.layouts import RigLayout
 from tests import rig_api
+from tests.conftest import free_port
 
 INSOLES = ("insole_left", "insole_right")
 CLIENT_COUNTS = (1, 10, 50)
@@ -112,14 +113,6 @@ class Server:
     def devices(self) -> dict[str, dict[str, Any]]:
         rows = rig_api.get(self.url + "/api/devices", timeout=10).json()
         return {row["role"]: row for row in rows if row["role"]}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -190,12 +183,15 @@ class LoadResult:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-def percentiles_ms(samples_s: npt.NDArray[np.float64]) -> dict[str, float]:
-    samples = samples_s[np.isfinite(samples_s)] * 1e3
+def percentiles_ms(samples_s: npt.ArrayLike) -> dict[str, float]:
+    """p50, p99, max and mean (ms) of the finite ``samples_s`` (s), and how many there were."""
+    samples = np.asarray(samples_s, dtype=np.float64)
+    samples = samples[np.isfinite(samples)] * 1e3
     if not len(samples):
-        return {"p50": float("nan"), "p99": float("nan"), "max": float("nan"), "n": 0}
+        return {"p50": float("nan"), "p99": float("nan"), "max": float("nan"),
+                "mean": float("nan"), "n": 0}
     return {"p50": float(np.percentile(samples, 50)), "p99": float(np.percentile(samples, 99)),
-            "max": float(samples.max()), "n": len(samples)}
+            "max": float(samples.max()), "mean": float(samples.mean()), "n": len(samples)}
 
 
 def write_times_s(board: VirtualBoard, first: int, last: int) -> npt.NDArray[np.float64]:
