@@ -179,11 +179,7 @@ def requires(permission: Permission, page: bool = False) -> Any:
     return Depends(Requires(permission, page))
 
 
-def current_caller(connection: HTTPConnection) -> Caller:
-    return identify(connection)
-
-
-CurrentCaller = Annotated[Caller, Depends(current_caller)]
+CurrentCaller = Annotated[Caller, Depends(identify)]
 
 
 class PublicStaticFiles(StaticFiles):

@@ -43,11 +43,7 @@ def get_history(request: Request) -> ClinicHistory:
 History = Annotated[ClinicHistory, Depends(get_history)]
 
 
-def get_auth(request: Request) -> AuthServices:
-    return services(request)
-
-
-Auth = Annotated[AuthServices, Depends(get_auth)]
+Auth = Annotated[AuthServices, Depends(services)]
 
 
 class AuditTrail:
