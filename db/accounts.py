@@ -10,7 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from db import clinic
 from db import models as m
+
+#: What :func:`update_account` may set.
+ACCOUNT_FIELDS = ("password_hash", "active", "failed_logins", "locked_until")
 
 
 class AccountExistsError(ValueError):
@@ -70,9 +74,7 @@ def account_by_id(session: Session, clinician_id: int) -> AccountRow | None:
 def update_account(session: Session, username: str, **fields: object) -> bool:
     """Set ``password_hash``, ``active``, ``failed_logins`` or ``locked_until``; False when
     there is no such account."""
-    allowed = {"password_hash", "active", "failed_logins", "locked_until"}
-    if set(fields) - allowed:
-        raise TypeError(f"unknown account fields: {sorted(set(fields) - allowed)}")
+    clinic.check_fields(fields, ACCOUNT_FIELDS, "account")
     row = _row(session, username)
     if row is None:
         return False
