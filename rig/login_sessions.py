@@ -33,6 +33,9 @@ class LoginSession:
     created_at: datetime
     last_seen: datetime
 
+    def expired(self, now: datetime) -> bool:
+        return now - self.last_seen > IDLE_TIMEOUT or now - self.created_at > MAX_AGE
+
 
 class LoginSessions:
     def __init__(self, clock: Callable[[], datetime]) -> None:
@@ -53,13 +56,13 @@ class LoginSessions:
 
     def find(self, token: str) -> LoginSession | None:
         """The live session of this cookie value (its idle time restarts), or None."""
-        now = self.clock()
+        now, key = self.clock(), fingerprint(token)
         with self._lock:
-            session = self._sessions.get(fingerprint(token))
+            session = self._sessions.get(key)
             if session is None:
                 return None
-            if now - session.last_seen > IDLE_TIMEOUT or now - session.created_at > MAX_AGE:
-                del self._sessions[fingerprint(token)]
+            if session.expired(now):
+                del self._sessions[key]
                 return None
             session.last_seen = now
             return session
@@ -70,5 +73,5 @@ class LoginSessions:
 
     def _forget_expired(self, now: datetime) -> None:
         for key, session in list(self._sessions.items()):
-            if now - session.last_seen > IDLE_TIMEOUT or now - session.created_at > MAX_AGE:
+            if session.expired(now):
                 del self._sessions[key]
