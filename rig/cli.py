@@ -216,6 +216,7 @@ def demo_setup(settings: Settings) -> tuple[str, str]:
         if created:
             accounts.add(DEMO_USERNAME, "Demo clinician", "admin", DEMO_PASSWORD)
         links = DisplayLinks(records, settings.rig_id)
+        links.refresh()  # current() reads memory only: without this, every start made a new link
         token = links.current() or links.issue(None)
     finally:
         records.close()
