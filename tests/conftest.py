@@ -204,17 +204,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield from postgres_database()
 
 
-def logged_in(client: Any, username: str | None = None, password: str | None = None) -> Any:
-    """``client`` (a TestClient) logged in, sending the session's CSRF header from now on."""
-    from tests import rig_api
-
-    answer = client.post("/api/login", json={"username": username or rig_api.USERNAME,
-                                             "password": password or rig_api.PASSWORD})
-    assert answer.status_code == 200, answer.text
-    client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
-    return client
-
-
 @pytest.fixture
 def clinic_client(database_url: str, tmp_path: Path) -> Iterator[Any]:
     """A TestClient on the real app with no boards attached (the clinic records' API), logged
@@ -222,10 +211,10 @@ def clinic_client(database_url: str, tmp_path: Path) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
     from rig.settings import Settings
-    from tests.rig_api import ensure_account
+    from tests.rig_api import ensure_account, log_in
     from web_ui.app import create_app
 
     app = create_app(Settings(database_url=database_url, simulate=False, data_dir=tmp_path))
     with TestClient(app) as client:
         ensure_account(database_url)
-        yield logged_in(client)
+        yield log_in(client)

@@ -10,7 +10,7 @@ session: the call that gets 401 for it logs in again once (:func:`_send`).
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,6 +19,7 @@ USERNAME = "tester"
 PASSWORD = "test password 1"
 _clients: dict[str, httpx.Client] = {}
 _lock = threading.Lock()
+C = TypeVar("C", bound=httpx.Client)
 
 
 def ensure_account(database_url: str, username: str = USERNAME, password: str = PASSWORD,
@@ -41,14 +42,19 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def login(url: str, username: str = USERNAME, password: str = PASSWORD, **options: Any
-          ) -> httpx.Client:
-    """A new client logged in at ``url``'s server, sending the CSRF header on every request."""
-    client = httpx.Client(base_url=origin(url), **options)
+def log_in(client: C, username: str = USERNAME, password: str = PASSWORD) -> C:
+    """``client`` (an ``httpx.Client`` or a TestClient) logged in through ``POST /api/login``,
+    sending the session's CSRF header from now on."""
     answer = client.post("/api/login", json={"username": username, "password": password})
     assert answer.status_code == 200, f"login as {username} refused: {answer.text}"
     client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
     return client
+
+
+def login(url: str, username: str = USERNAME, password: str = PASSWORD, **options: Any
+          ) -> httpx.Client:
+    """A new client logged in at ``url``'s server, sending the CSRF header on every request."""
+    return log_in(httpx.Client(base_url=origin(url), **options), username, password)
 
 
 def client(url: str) -> httpx.Client:

@@ -20,7 +20,6 @@ from starlette.websockets import WebSocketDisconnect
 from rig.permissions import DISPLAY_PERMISSIONS, ROLE_PERMISSIONS, Permission
 from rig.settings import Settings
 from tests import rig_api
-from tests.conftest import logged_in
 from web_ui.app import create_app
 from web_ui.auth import check_every_route_declares, declared, describe, every_route
 
@@ -36,7 +35,7 @@ def app_and_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[An
     with TestClient(app) as admin:
         rig_api.ensure_account(url)
         rig_api.ensure_account(url, "therapist", rig_api.PASSWORD, role="therapist")
-        token = logged_in(admin).post("/api/display-link").json()["token"]
+        token = rig_api.log_in(admin).post("/api/display-link").json()["token"]
         yield app, token
 
 
@@ -123,7 +122,7 @@ def test_a_display_token_only_watches(app_and_token: tuple[Any, str]) -> None:
 def test_roles_and_csrf_on_every_state_changing_route(app_and_token: tuple[Any, str]) -> None:
     app, _ = app_and_token
     with TestClient(app, follow_redirects=False) as therapist:
-        logged_in(therapist, "therapist")
+        rig_api.log_in(therapist, "therapist")
         csrf = therapist.headers.pop("X-CSRF-Token")
         changing = [(m, p, n) for m, p, n in http_routes(app) if m not in ("GET", "HEAD")
                     and n.permission is not Permission.PUBLIC]
