@@ -172,10 +172,10 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         from drivers.discovery import discover
 
         settings = settings.model_copy(update={"serial_ports": [b.port for b in discover()]})
-    if settings.devices and not settings.simulate and not settings.serial_ports:
-        print("rig serve: no boards found on USB serial ports: plug them in, give --serial "
-              "PORT ..., or use --simulate for the virtual rig", file=sys.stderr)
-        return 2
+        if not settings.serial_ports:
+            print("rig serve: no boards found on USB serial ports: plug them in, give --serial "
+                  "PORT ..., or use --simulate for the virtual rig", file=sys.stderr)
+            return 2
     from rig.records import Records
 
     problem = Records.startup_problem(settings.resolved_database_url(), settings.migrate_on_start)
