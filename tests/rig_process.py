@@ -46,15 +46,20 @@ def rig_serve(tmp_path: Path, *args: str) -> Iterator[tuple[int, list[str]]]:
     finally:
         rig_api.forget(f"http://127.0.0.1:{port}")
         rig_api.forget(f"https://127.0.0.1:{port}")
-        process.send_signal(signal.SIGINT)
-        try:
-            rest, _ = process.communicate(timeout=20)
-            output.extend(rest.splitlines(keepends=True))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+        output.extend(stop(process, signal.SIGINT, timeout_s=20).splitlines(keepends=True))
     assert process.returncode == 0, f"rig serve did not shut down cleanly on Ctrl-C:\n" \
         f"{''.join(output)}"
+
+
+def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM, timeout_s: float = 30) -> str:
+    """Send ``sig`` to ``process``, wait ``timeout_s`` (s) for it to exit (then kill it); the
+    rest of its output (piped stdout), or "" when it was not piped."""
+    process.send_signal(sig)
+    try:
+        return process.communicate(timeout=timeout_s)[0] or ""
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()[0] or ""
 
 
 def wait_healthy(url: str, process: subprocess.Popen[Any] | None = None, *,

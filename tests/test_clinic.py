@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, func, select
 from db.models import RecordingChunk, Trial
 from tests import rig_api
 from tests.conftest import free_port, postgres_database
-from tests.rig_process import wait_healthy
+from tests.rig_process import stop, wait_healthy
 
 RIG = [sys.executable, "-m", "rig.cli", "serve"]
 
@@ -43,12 +43,7 @@ def server(tmp_path: Path, rig_id: str, database_url: str, *options: str
     try:
         yield f"http://127.0.0.1:{port}", process
     finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+        stop(process)
 
 
 def test_history_server_runs_without_boards_and_says_there_is_no_rig(tmp_path: Path) -> None:
