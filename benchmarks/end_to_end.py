@@ -54,6 +54,7 @@ from drivers.virtual.rig import VirtualRig
 from processing.layouts import RigLayout
 from tests import rig_api
 from tests.conftest import free_port
+from tests.rig_process import stop
 
 INSOLES = ("insole_left", "insole_right")
 CLIENT_COUNTS = (1, 10, 50)
@@ -138,12 +139,7 @@ def serve(rig: VirtualRig, env: dict[str, str], workdir: Path, one_core: bool = 
         wait_until_streaming(server)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout_s=15)
         psutil.Process().cpu_affinity(cores)
 
 

@@ -51,7 +51,8 @@ def rig_serve(tmp_path: Path, *args: str) -> Iterator[tuple[int, list[str]]]:
         f"{''.join(output)}"
 
 
-def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM, timeout_s: float = 30) -> str:
+def stop(process: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout_s: float = 30
+         ) -> str:
     """Send ``sig`` to ``process``, wait ``timeout_s`` (s) for it to exit (then kill it); the
     rest of its output (piped stdout), or "" when it was not piped."""
     process.send_signal(sig)
