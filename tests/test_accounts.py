@@ -144,3 +144,20 @@ def test_disabled_account_and_new_password_end_sessions(
     refused = attempt(client, "a brand new password")
     assert refused.status_code == 401 and "disabled" in refused.json()["detail"]
     assert attempt(client, "not it at all").json()["detail"] == "wrong user name or password"
+
+
+def test_a_session_ends_after_two_idle_hours_and_twelve_hours_after_login(
+        app_client: tuple[TestClient, Accounts], clock: FakeClock) -> None:
+    client, _ = app_client
+    assert attempt(client, PASSWORD).status_code == 200
+    clock.advance(2 * 3600 - 60)  # idle just under two hours: still logged in
+    assert client.get("/api/session").status_code == 200
+    clock.advance(2 * 3600 + 60)  # then idle just over two hours: logged out
+    assert client.get("/api/session").status_code == 401
+
+    assert attempt(client, PASSWORD).status_code == 200
+    for _ in range(11):  # in use all day, never idle for long
+        clock.advance(3600)
+        assert client.get("/api/session").status_code == 200
+    clock.advance(3600 + 60)  # twelve hours after login
+    assert client.get("/api/session").status_code == 401

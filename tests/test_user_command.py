@@ -75,3 +75,14 @@ def test_demo_mode_makes_an_account_and_prints_it_and_a_display_link(tmp_path: P
         assert demo.get("/api/session").json()["role"] == "admin"
         assert demo.get("/api/display-link").json()["url"].endswith(link.split("/", 3)[3])
         assert httpx.get(f"{url}/api/rig").status_code == 401  # nobody else gets in
+
+
+def test_demo_mode_keeps_the_display_link_across_restarts(tmp_path: Path) -> None:
+    """A restarted demo must not revoke the link the patient's screen already has open."""
+    from rig.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, simulate=True)
+    first, first_banner = cli.demo_setup(settings)
+    second, second_banner = cli.demo_setup(settings)
+    assert first and second == first
+    assert "(created now)" in first_banner and "(created now)" not in second_banner
