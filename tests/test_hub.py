@@ -55,6 +55,21 @@ def test_the_limit_counts_from_when_the_last_state_was_published() -> None:
     assert run_async(scenario())[:2] == (2, "b")
 
 
+def test_a_state_published_a_little_early_is_not_held_back() -> None:
+    """The publisher's jitter: a state 10 % of an interval early (its predecessor was late) goes
+    out at once; one published straight after the last waits."""
+    async def scenario() -> tuple[tuple[int, str, float], bool]:
+        hub = LiveHub(max_rate_hz=1 / INTERVAL_S)
+        hub.publish("a")
+        hub.publish("b")
+        early = await at_once(hub.next_after(1, time.monotonic() - 0.9 * INTERVAL_S))
+        hub.publish("c")
+        return early, await waits(hub.next_after(early[0], early[2]))
+
+    (version, text, _), waited = run_async(scenario())
+    assert (version, text) == (2, "b") and waited
+
+
 def test_an_urgent_state_published_while_a_client_waits_goes_out_at_once() -> None:
     async def scenario() -> tuple[int, str, float]:
         hub = LiveHub(max_rate_hz=1 / INTERVAL_S)
