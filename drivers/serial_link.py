@@ -1,15 +1,24 @@
-"""One board on one serial port: open, handshake, reader thread, reconnect, counters.
+"""One board on one serial port: open, handshake, reader thread or polling, reconnect, counters.
 
 The same class talks to a real Arduino (``/dev/ttyACM0``), a board simulated in simavr, and the
 virtual rig's pseudo-terminals: they are all serial ports opened with pyserial. Framing is the
 decoder's job (``drivers.protocol``); transport is this module's (after pyserial's own
 ``serial.threaded``: a reader thread hands bytes to a protocol object).
+
+A *polled* link (``polled=True``, what the live server uses) keeps its reader thread only for the
+handshake; while it streams, its owner calls :meth:`BoardLink.poll` to take what has arrived.
+The live server polls every board right before it takes a block for the display (60 times a
+second) instead of waking a thread for every USB packet (500 a second for each insole at
+1000 Hz): the same frames, a fraction of the thread wake-ups and hand-overs (docs/benchmarks.md).
+A port holds far more than one display interval of frames (about 20 KB: 0.7 s of an insole).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import select
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -29,6 +38,8 @@ MessageHandler = Callable[["BoardLink", p.Message, float], None]
 BAUD_RATE = 1_000_000
 #: How often IDENTIFY is repeated while waiting for a board's HELLO (s).
 IDENTIFY_EVERY_S = 0.25
+#: The most bytes one poll takes from a port at once (far more than a display interval holds).
+POLL_CHUNK_BYTES = 1 << 16
 
 
 class HandshakeError(RuntimeError):
@@ -62,6 +73,9 @@ class BoardLink:
     :class:`HandshakeError` with a clear message when that fails. After that a supervisor thread
     keeps the link up: when the port disappears (board unplugged) it retries
     every ``retry_interval_s`` and repeats the handshake when the port is back.
+
+    ``polled``: once the board streams, no thread reads the port; the owner calls :meth:`poll`
+    (module docstring). Otherwise a reader thread hands on every message as it arrives.
     """
 
     def __init__(
@@ -74,6 +88,7 @@ class BoardLink:
         handshake_timeout_s: float = 3.0,
         retry_interval_s: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
+        polled: bool = False,
     ) -> None:
         self.port = port
         self.name = name or port
@@ -82,6 +97,7 @@ class BoardLink:
         self.handshake_timeout_s = handshake_timeout_s
         self.retry_interval_s = retry_interval_s
         self.clock = clock
+        self.polled = polled
         self.decoder = p.Decoder()
         self.device_clock = DeviceClock()
         self.hello: p.Hello | None = None
@@ -91,6 +107,8 @@ class BoardLink:
         self.last_error: str | None = None
         self.last_frame_time_s: float | None = None
         self._serial: serial.Serial | None = None
+        self._polled_port: serial.Serial | None = None  # set while a polled link streams
+        self._reader_stop: serial.Serial | None = None  # the port whose reader must end
         self._lock = threading.Lock()
         self._acks: dict[int, p.Ack] = {}
         self._ack_event = threading.Condition(self._lock)
@@ -137,7 +155,8 @@ class BoardLink:
             self._thread.join(timeout=2.0)
 
     def command(self, command: p.MessageType, rate_hz: int = 0, timeout_s: float = 1.0) -> p.Ack:
-        """Send a host command and wait for its ACK; raise TimeoutError without one."""
+        """Send a host command and wait for its ACK; raise TimeoutError without one. (A polled
+        link that streams gets the ACK only with its owner's polls, on another thread.)"""
         seq = self._next_seq()
         self._write(p.Command(self._device(), seq, 0, command, rate_hz))
         deadline = self.clock() + timeout_s
@@ -169,6 +188,33 @@ class BoardLink:
             last_error=self.last_error,
             clock_drift_ppm=self.device_clock.drift_ppm,
         )
+
+    def poll(self) -> int:
+        """A polled link: decode and hand on what has arrived since the last poll, on the
+        caller's thread; return how many bytes were read (0 while not streaming)."""
+        ser = self._polled_port
+        if ser is None:
+            return 0
+        try:
+            fd = ser.fileno()
+            if not select.select([fd], [], [], 0)[0]:
+                return 0
+            data = os.read(fd, POLL_CHUNK_BYTES)
+            if not data:  # readable yet empty: hung up (as pyserial's own read concludes)
+                raise OSError("the device reports data but returned none: disconnected?")
+        except BlockingIOError:
+            return 0
+        except (OSError, ValueError, serial.SerialException) as exc:
+            # ValueError/SerialException: the port was closed by another thread meanwhile.
+            self._lost(ser, exc)
+            return 0
+        self._handle(self.decoder.feed(data))
+        return len(data)
+
+    def fileno(self) -> int | None:
+        """The streaming polled port's file descriptor (to wait on with select), else None."""
+        ser = self._polled_port
+        return None if ser is None else ser.fileno()
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -208,6 +254,8 @@ class BoardLink:
                 self._expect_ok(p.MessageType.CMD_SET_RATE, rate_hz)
                 self.hello = hello = _with_rate(hello, rate_hz)
             self._expect_ok(p.MessageType.CMD_START)
+            if self.polled:  # from now on the owner reads: the reader thread ends first
+                self._hand_over_to_polling(ser, reader)
         except (HandshakeError, TimeoutError, OSError, serial.SerialException) as exc:
             self._drop_port()
             if isinstance(exc, HandshakeError):
@@ -238,8 +286,18 @@ class BoardLink:
                     self.last_error = str(exc)
             self._closing.wait(self.retry_interval_s)
 
+    def _hand_over_to_polling(self, ser: serial.Serial, reader: threading.Thread) -> None:
+        """End the reader thread (within its 50 ms read timeout), then let :meth:`poll` read:
+        never both at once, they share the decoder."""
+        self._reader_stop = ser
+        reader.join(timeout=1.0)
+        if reader.is_alive():
+            raise HandshakeError(f"{self.port}: the reader thread did not stop for polling")
+        self._polled_port = ser
+
     def _read_loop(self, ser: serial.Serial) -> None:
-        while not self._closing.is_set() and self._is_current(ser):
+        while (not self._closing.is_set() and self._is_current(ser)
+               and self._reader_stop is not ser):
             try:
                 # Wait for the first byte, then take the rest of the burst in the same call, so
                 # that a USB packet of frames is decoded and handed on once, not byte + rest.
@@ -248,16 +306,21 @@ class BoardLink:
                     data += ser.read(waiting)
             except (OSError, serial.SerialException, TypeError) as exc:
                 # TypeError: pyserial reading a port closed under it by another thread.
-                if self._is_current(ser):
-                    self.last_error = f"{self.port} lost: {exc}"
-                    log.warning("%s: %s", self.name, self.last_error)
-                    self._drop_port()
+                self._lost(ser, exc)
                 return
             if data:
                 self._handle(self.decoder.feed(data))
 
     def _is_current(self, ser: serial.Serial) -> bool:
         return self._serial is ser
+
+    def _lost(self, ser: serial.Serial, exc: BaseException) -> None:
+        """Reading ``ser`` failed: unless it was already dropped (closed on purpose), drop it;
+        the supervisor reconnects."""
+        if self._is_current(ser):
+            self.last_error = f"{self.port} lost: {exc}"
+            log.warning("%s: %s", self.name, self.last_error)
+            self._drop_port()
 
     def _handle(self, messages: list[p.Message]) -> None:
         now = self.clock()
@@ -301,6 +364,7 @@ class BoardLink:
 
     def _drop_port(self) -> None:
         ser, self._serial = self._serial, None
+        self._polled_port = self._reader_stop = None
         self.hello = None
         if ser is not None:
             with contextlib.suppress(OSError, serial.SerialException):
@@ -311,3 +375,18 @@ def _with_rate(hello: p.Hello, rate_hz: int) -> p.Hello:
     return p.Hello(hello.device_id, hello.seq, hello.timestamp_us, hello.role,
                    hello.firmware_version, rate_hz, hello.serial_number, hello.channel_map,
                    hello.protocol_version)
+
+
+def readable(links: list[BoardLink], timeout_s: float) -> list[BoardLink]:
+    """Wait until some of the streaming polled ``links`` have bytes to read, at most
+    ``timeout_s`` (s); return those (all of them if a port closed meanwhile: their next poll
+    finds out). With none streaming, just wait."""
+    by_fd = {fd: link for link in links if (fd := link.fileno()) is not None}
+    if not by_fd:
+        time.sleep(timeout_s)
+        return []
+    try:
+        ready, _, _ = select.select(list(by_fd), [], [], timeout_s)
+    except (OSError, ValueError):
+        return list(by_fd.values())
+    return [by_fd[fd] for fd in ready]

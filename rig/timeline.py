@@ -1,11 +1,13 @@
 """Collect DATA frames from the boards and merge them onto the insole timeline.
 
-Reader threads append frames as they arrive; the processing loop takes everything new as one
-block. The insole boards (up to 1 kHz) set the timeline; the bars (80 Hz) and the other insole are
-held at their newest value at or before each row: a zero-order hold by sample time, which is each
-board's own clock mapped onto the host's (``drivers.clock_sync``), so boards with drifting clocks
-still line up. A board's frames for an instant that arrive after that instant's block was processed
-are not waited for: the live path never holds back the newest data.
+The boards' links append frames as they are read (the live server polls every board right before
+it takes a block; a link's reader thread may add frames during a handshake); the processing loop
+takes everything new as one block. The insole boards (up to 1 kHz) set the timeline; the bars
+(80 Hz) and the other insole are held at their newest value at or before each row: a zero-order
+hold by sample time, which is each board's own clock mapped onto the host's
+(``drivers.clock_sync``), so boards with drifting clocks still line up. A board's frames for an
+instant that arrive after that instant's block was processed are not waited for: the live path
+never holds back the newest data.
 """
 
 from __future__ import annotations
@@ -71,7 +73,6 @@ class FrameCollector:
             role: [] for role in ROLES}
         self._seq: dict[str, int] = {}
         self._device_time: dict[str, int] = {}
-        self.new_data = threading.Event()
 
     @property
     def newest_seq(self) -> dict[str, int]:
@@ -85,19 +86,17 @@ class FrameCollector:
 
     def add(self, role: str, sample_time_s: float, seq: int, device_time_us: int,
             values: tuple[int, ...]) -> None:
-        """Called on a reader thread for each DATA frame. Frames of the wrong width are dropped."""
+        """Called for each DATA frame as it is read (any thread). Frames of the wrong width are
+        dropped."""
         if len(values) != self.channels[role]:
             return
         with self._lock:
             self._inbox[role].append((sample_time_s, seq, device_time_us, values))
-            if not self.new_data.is_set():  # once per block, not per frame: set() notifies
-                self.new_data.set()
 
     def take_block(self) -> MergedBlock | None:
         """Everything that arrived since the last call, merged; None when nothing came."""
         with self._lock:
             inbox, self._inbox = self._inbox, {role: [] for role in ROLES}
-            self.new_data.clear()
         raw = {role: RawFrames.of(frames, self.channels[role]) for role, frames in inbox.items()}
         for role, frames in raw.items():
             if len(frames):

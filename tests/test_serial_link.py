@@ -77,6 +77,53 @@ def test_handshake_sets_rate_and_streams(board: VirtualInsoleBoard) -> None:
     assert not board.streaming, "closing the link stops the board's stream"
 
 
+def test_a_polled_link_reads_only_when_polled_and_reconnects_after_unplug(tmp_path: Path) -> None:
+    """What the live server uses: after the handshake no thread reads the port; each poll
+    hands on everything that arrived since the last one, in order; an unplug found by a poll
+    is reconnected by the supervisor, and polling goes on."""
+    stable = tmp_path / "gaitrig-insole-right"
+    first = VirtualInsoleBoard("right", constant_counts(100), rate_hz=500)
+    first.power_on()
+    stable.symlink_to(first.port)
+    inbox = Inbox()
+    link = BoardLink(str(stable), inbox, polled=True)
+    second = None
+    try:
+        link.open()
+        assert not any(t.name == f"reader-{link.name}" and t.is_alive()
+                       for t in threading.enumerate()), "a polled link has no reader thread"
+        before = inbox.count()
+        time.sleep(0.2)
+        assert inbox.count() == before, "nothing is read between polls"
+        assert link.poll() > 0
+        assert inbox.count() >= before + 50  # 0.2 s at 500 Hz, all of it in one poll
+        time.sleep(0.02)
+        link.poll()  # the next poll goes on where the last one ended: nothing twice or lost
+        seqs = [m.seq for m in inbox.data]
+        assert all((b - a) % p.U16 == 1 for a, b in itertools.pairwise(seqs))
+        first.unplug()
+        stable.unlink()
+        deadline = time.monotonic() + 1.0
+        while link.connected:
+            assert time.monotonic() < deadline, "a poll did not notice the unplug"
+            link.poll()
+            time.sleep(0.01)
+        assert link.last_error is not None and str(stable) in link.last_error
+        second = VirtualInsoleBoard("right", constant_counts(200), rate_hz=500)
+        second.power_on()
+        plugged_at = time.monotonic()
+        stable.symlink_to(second.port)
+        while not (inbox.data[-1].values[0] == 200 and link.reconnects == 1):
+            assert time.monotonic() - plugged_at < 2.0, "no reconnect within 2 s"
+            link.poll()
+            time.sleep(0.01)
+    finally:
+        link.close()
+        first.close()
+        if second is not None:
+            second.close()
+
+
 def test_port_that_does_not_exist_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(HandshakeError, match=r"cannot open .*ttyNOPE"):
         BoardLink(str(tmp_path / "ttyNOPE")).open()
