@@ -139,7 +139,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from web_ui.app import create_app
-    from web_ui.live_connection import LiveWebSocketProtocol
+    from web_ui.live_connection import websocket_options
 
     updates: dict[str, object] = {}
     if args.host:
@@ -196,8 +196,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
           f"  Therapist console: {base}/console\n", flush=True)
     sys.setswitchinterval(settings.gil_switch_interval_s)  # how long a thread keeps the GIL
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="warning", ws_ping_interval=5.0, ws_ping_timeout=10.0,
-                ws=LiveWebSocketProtocol, ws_per_message_deflate=settings.live_compression,
+                log_level="warning", **websocket_options(settings.live_compression),
                 ssl_keyfile=settings.tls_keyfile,
                 ssl_certfile=settings.tls_certfile)
     return 0

@@ -94,14 +94,15 @@ def start_server(tmp_path: Path, uvicorn_options: dict[str, Any] | None = None,
     """
     from rig.settings import Settings
     from web_ui.app import create_app
-    from web_ui.live_connection import LiveWebSocketProtocol
+    from web_ui.live_connection import websocket_options
 
     port = free_port()
     values: dict[str, Any] = {"data_dir": tmp_path, "simulate": True, "port": port}
     values.update(overrides)
     settings = Settings(**values)
     options: dict[str, Any] = {"log_level": "warning", "lifespan": "on",
-                               "ws": LiveWebSocketProtocol, **(uvicorn_options or {})}
+                               **websocket_options(settings.live_compression),
+                               **(uvicorn_options or {})}
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True, name=f"uvicorn-{port}")

@@ -8,6 +8,9 @@ import time
 from collections.abc import Awaitable
 from typing import TypeVar
 
+from websockets.frames import Frame, Opcode
+from websockets.streams import StreamReader
+
 from tests.conftest import run_async
 from web_ui.hub import LiveHub
 
@@ -108,3 +111,68 @@ def test_a_client_waits_for_a_newer_state_than_it_has() -> None:
 
     waited, (version, text, _) = run_async(scenario())
     assert waited and (version, text) == (2, "b")
+
+
+class Sink:
+    """A direct client's end: keeps the frames written to it; ``behind`` makes it skip them."""
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.behind = False
+
+    def send_frame(self, frame: bytes) -> bool:
+        if self.behind:
+            return False
+        self.frames.append(frame)
+        return True
+
+    def texts(self) -> list[str]:
+        """The frames decoded by the websockets library's own parser, as a client reads them."""
+        texts = []
+        for raw in self.frames:
+            reader = StreamReader()
+            reader.feed_data(raw)
+            reader.feed_eof()
+            parser = Frame.parse(reader.read_exact, mask=False)
+            try:
+                while True:
+                    next(parser)
+            except StopIteration as parsed:  # a whole frame, and nothing left over
+                frame: Frame = parsed.value
+            assert frame.opcode is Opcode.TEXT and frame.fin and not reader.buffer
+            texts.append(frame.data.decode())
+        return texts
+
+
+def test_direct_clients_get_each_state_as_it_is_published_and_the_newest_when_they_join() -> None:
+    async def scenario() -> tuple[Sink, Sink]:
+        hub = LiveHub(max_rate_hz=1 / INTERVAL_S)
+        early = Sink()
+        hub.add_direct(early)  # nothing published yet: nothing written
+        hub.publish("a", urgent=True)
+        late = Sink()
+        hub.add_direct(late)  # joins now: gets the newest at once
+        hub.publish("alarm!", urgent=True)
+        return early, late
+
+    early, late = run_async(scenario())
+    assert early.texts() == ["a", "alarm!"] and late.texts() == ["a", "alarm!"]
+
+
+def test_a_direct_client_skips_bursts_and_states_it_is_behind_for() -> None:
+    async def scenario() -> tuple[Sink, list[int]]:
+        hub = LiveHub(max_rate_hz=1 / INTERVAL_S)
+        sink = Sink()
+        client = hub.add_direct(sink)
+        hub.publish("a")  # its first state: at once
+        hub.publish("b")  # straight after: inside the limit, skipped
+        sink.behind = True
+        hub.publish("c", urgent=True)  # past the limit, but the client is behind: skipped
+        sink.behind = False
+        hub.publish("d", urgent=True)
+        hub.remove_direct(client)
+        hub.publish("e", urgent=True)  # gone: nothing more
+        return sink, [len(hub.direct_clients)]
+
+    sink, left = run_async(scenario())
+    assert sink.texts() == ["a", "d"] and left == [0]

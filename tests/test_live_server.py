@@ -144,3 +144,25 @@ def test_a_client_that_stops_reading_does_not_slow_the_others(live_server: str,
     messages = run_async(scenario())
     rate_hz = (len(messages) - 1) / (messages[-1]["_received_s"] - messages[0]["_received_s"])
     assert rate_hz >= 30
+
+
+@pytest.mark.parametrize("compression", [False, True], ids=["plain", "deflate"])
+def test_screens_are_served_by_the_hub_directly_unless_compressed(server_factory: Any,
+                                                                  compression: bool) -> None:
+    """The hub writes each state to a plain connection itself (web_ui.live_connection); a
+    compressed one (GAITRIG_LIVE_COMPRESSION) is served by its own task. Both get every state
+    in order, whole, as JSON."""
+    live: LiveServer = server_factory(live_compression=compression)
+    hub = live.server.config.loaded_app.app.state.hub  # type: ignore[attr-defined]
+
+    async def scenario() -> tuple[list[dict[str, Any]], bool, int]:
+        async with websockets.connect(live.ws_url, compression="deflate") as ws:
+            messages = [json.loads(await asyncio.wait_for(ws.recv(), 2.0)) for _ in range(30)]
+            return messages, bool(ws.protocol.extensions), len(hub.direct_clients)
+
+    messages, compressed, direct = run_async(scenario())
+    assert compressed == compression
+    assert direct == (0 if compression else 1)
+    seqs = [m["seq"] for m in messages]
+    assert seqs == sorted(set(seqs)) and all(m["type"] == "live" for m in messages)
+    assert all("left_foot_pct_bw" in m for m in messages)

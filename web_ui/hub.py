@@ -1,10 +1,18 @@
 """Fan-out of the live state to websocket clients: every client always gets the newest state.
 
-The hub keeps one message, the newest. A client task sends it when it is newer than what that
-client last got, at the publisher's rate up to ``max_rate_hz`` a second, except an *urgent*
-state (an alarm starting or ending, a control changing), which goes out at once, also to a
-client already waiting for its limit. A client that reads slowly
-simply skips states: nothing queues up for it, and its slowness never delays the others.
+The hub keeps one message, the newest, and hands it to the clients at the publisher's rate up to
+``max_rate_hz`` a second, except an *urgent* state (an alarm starting or ending, a control
+changing), which goes out at once. A client that reads slowly simply skips states: nothing
+queues up for it, and its slowness never delays the others. Two kinds of client:
+
+* a *direct* client (:meth:`LiveHub.add_direct`, what ``rig serve``'s connections are): the hub
+  frames each state once and writes it to every such client as it is published, on the event
+  loop, with no task to wake per client (``web_ui.live_connection.DirectSender``). A state
+  that comes sooner than the limit allows is skipped for that client (the controller publishes
+  on its grid, so only bursts of states are);
+* any other ASGI connection (a compressed one, a test client): a task per client waits in
+  :meth:`LiveHub.next_after` and sends the newest state through the ASGI layers, also one that
+  waited for its limit.
 
 The rate limit counts from when the client's previous state was *published*, not from when it
 was sent: counted from the send, a client settles into sending at a fixed phase behind the
@@ -18,11 +26,31 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from websockets.frames import Frame, Opcode
 
 #: Share of the interval a state may come early (publisher's jitter) and still go out at once: a
 #: client gets at most ``max_rate_hz / (1 - JITTER_ALLOWANCE)`` states a second from a bursty
 #: publisher, and a publisher keeping ``max_rate_hz`` is never held back.
 JITTER_ALLOWANCE = 0.5
+
+
+class FrameSink(Protocol):
+    def send_frame(self, frame: bytes) -> bool:
+        """Write one whole websocket frame to the client; False if it was skipped."""
+
+
+@dataclass(eq=False)
+class DirectClient:
+    sink: FrameSink
+    last_published_s: float = float("-inf")  # when the newest state it got was published (s)
+
+
+def text_frame(text: str) -> bytes:
+    """``text`` as one websocket text frame as a server sends it (unmasked, uncompressed)."""
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
 
 
 class LiveHub:
@@ -34,6 +62,7 @@ class LiveHub:
         self.published_s = 0.0  # host monotonic time (s) the newest state was published
         self._changed = asyncio.Event()
         self.clients = 0
+        self.direct_clients: list[DirectClient] = []
         #: Clients dropped because they stopped reading (web_ui.routers.live).
         self.dropped_clients = 0
 
@@ -46,6 +75,27 @@ class LiveHub:
         self.published_s = time.monotonic()
         self._changed.set()
         self._changed = asyncio.Event()
+        if self.direct_clients:
+            frame = text_frame(text)
+            for client in self.direct_clients:
+                self._offer(client, frame, urgent)
+
+    def add_direct(self, sink: FrameSink) -> DirectClient:
+        """A direct client from now on; it gets the newest state at once. Event loop only."""
+        client = DirectClient(sink)
+        self.direct_clients.append(client)
+        if self.version:
+            self._offer(client, text_frame(self.latest), urgent=True)
+        return client
+
+    def remove_direct(self, client: DirectClient) -> None:
+        self.direct_clients.remove(client)
+
+    def _offer(self, client: DirectClient, frame: bytes, urgent: bool) -> None:
+        if not urgent and self.published_s - client.last_published_s < self.min_interval_s:
+            return  # a burst: the limit skips this state for this client
+        if client.sink.send_frame(frame):
+            client.last_published_s = self.published_s
 
     async def next_after(self, version: int, last_published_s: float
                          ) -> tuple[int, str, float]:

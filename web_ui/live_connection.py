@@ -10,22 +10,41 @@ server a fixed, small amount of memory:
   transport pauses, and the live route's send timeout (``live_send_timeout_s``) drops the client;
 * a connection whose application has finished while the client was not reading is reset, not
   left waiting forever to flush the bytes already queued for it.
+
+It also offers the live route a :class:`DirectSender` (ASGI scope extension
+:data:`DIRECT_SEND`): the hub writes each live state, framed once for all clients, straight to
+every connection's transport, instead of waking one task per client to send it through the ASGI
+layers (docs/benchmarks.md: with 50 clients that wake-up chain, not the send, was most of the
+fan-out's time).
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import time
+from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+from websockets.protocol import State
 
 #: Kernel send buffer of one websocket connection, bytes (Linux books twice this). About one
 #: second of the live stream; plenty for a LAN, where the round trip is well under 10 ms.
 SEND_BUFFER_BYTES = 64 * 1024
+#: The ASGI scope extension under which the live route finds the connection's DirectSender.
+DIRECT_SEND = "gaitrig.direct_send"
+
+
+def websocket_options(live_compression: bool) -> dict[str, Any]:
+    """uvicorn's websocket options as ``rig serve`` (and the tests' server) runs them:
+    this protocol, keepalive pings, and permessage-deflate only when asked for."""
+    return {"ws": LiveWebSocketProtocol, "ws_per_message_deflate": live_compression,
+            "ws_ping_interval": 5.0, "ws_ping_timeout": 10.0}
 
 
 class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
-    """Pass as ``ws=`` to uvicorn (``rig serve`` and the tests' server do)."""
+    """uvicorn's ``ws=`` (:func:`websocket_options`, which ``rig serve`` and the tests use)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -33,7 +52,50 @@ class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
 
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # none when the handshake was refused
+        if scope is not None:
+            scope["extensions"][DIRECT_SEND] = DirectSender(self)
+
     async def run_asgi(self) -> None:
         await super().run_asgi()
         if not self.writable.is_set() and not self.disconnected:
             self.transport.abort()  # the client stopped reading: drop what is queued for it
+
+
+class DirectSender:
+    """Writes ready-made websocket frames to one connection, past the ASGI layers.
+
+    A state is written only when everything written before has left for the kernel; a client
+    that is behind skips states (it gets a newer one once it has caught up), so nothing queues
+    up for it. :attr:`behind_since_s` says since when it has been skipping.
+    """
+
+    def __init__(self, protocol: LiveWebSocketProtocol) -> None:
+        self._protocol = protocol
+        #: Host monotonic time (s) since which every state was skipped; None: keeping up.
+        self.behind_since_s: float | None = None
+
+    @property
+    def usable(self) -> bool:
+        """Open, and no extension negotiated (a compressed connection needs its own frames)."""
+        conn = self._protocol.conn
+        return conn.state is State.OPEN and not conn.extensions
+
+    def send_frame(self, frame: bytes) -> bool:
+        """Write ``frame`` (a whole server-to-client websocket frame); False if skipped."""
+        protocol = self._protocol
+        if protocol.disconnected or protocol.close_sent or protocol.transport.is_closing():
+            return False
+        if protocol.transport.get_write_buffer_size():  # the last state is still waiting
+            if self.behind_since_s is None:
+                self.behind_since_s = time.monotonic()
+            return False
+        protocol.transport.write(frame)
+        self.behind_since_s = None
+        return True
+
+    def abort(self) -> None:
+        """Reset the connection, dropping whatever is still queued for it."""
+        self._protocol.transport.abort()

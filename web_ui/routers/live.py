@@ -1,5 +1,8 @@
 """The live websocket: each client always gets the newest state (web_ui.hub).
 
+``rig serve``'s connections are served directly by the hub (web_ui.live_connection); any other
+(a compressed connection, a test client) by a task of its own.
+
 A client that does not take a message within ``live_send_timeout_s`` is dropped: it has stopped
 reading, and holding the connection open would only hold memory for it (web_ui.live_connection).
 
@@ -18,10 +21,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect, status
 
+from rig.display_links import DisplayLinks
 from rig.permissions import Permission
 from rig.settings import Settings
 from web_ui.auth import Caller, Requires, services
 from web_ui.hub import LiveHub
+from web_ui.live_connection import DIRECT_SEND, DirectSender
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -35,30 +40,83 @@ async def live_socket(websocket: WebSocket,
                       ) -> None:
     hub: LiveHub = websocket.app.state.hub
     settings: Settings = websocket.app.state.settings
-    display_links = services(websocket).display_links
+    watch = Watch(websocket, caller, services(websocket).display_links, settings)
     await websocket.accept()
     hub.clients += 1
-    version, published_s = 0, 0.0
-    recheck_at = time.monotonic() + TOKEN_RECHECK_S
     try:
-        while True:
-            version, text, published_s = await hub.next_after(version, published_s)
-            if caller.display_token is not None and time.monotonic() >= recheck_at:
-                recheck_at = time.monotonic() + TOKEN_RECHECK_S
-                if not display_links.accepts(caller.display_token):  # memory: no waiting
-                    await websocket.close(status.WS_1008_POLICY_VIOLATION,
-                                          "the display link was revoked")
-                    return
-            try:  # a deadline on this send (no task per message, unlike asyncio.wait_for)
-                async with asyncio.timeout(settings.live_send_timeout_s):
-                    await websocket.send_text(text)
-            except TimeoutError:
-                hub.dropped_clients += 1
-                log.warning("live client %s took no message for %.1f s: dropped",
-                            websocket.client.host if websocket.client else "?",
-                            settings.live_send_timeout_s)
-                return
+        direct: DirectSender | None = websocket.scope.get("extensions", {}).get(DIRECT_SEND)
+        if direct is not None and direct.usable:
+            await serve_direct(hub, watch, direct)
+        else:
+            await serve_by_task(hub, watch)
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
         hub.clients -= 1
+
+
+class Watch:
+    """What both ways of serving a client check: the display token, the send timeout."""
+
+    def __init__(self, websocket: WebSocket, caller: Caller, display_links: DisplayLinks,
+                 settings: Settings) -> None:
+        self.websocket, self.caller, self.display_links = websocket, caller, display_links
+        self.send_timeout_s = settings.live_send_timeout_s
+        self.recheck_at = time.monotonic() + TOKEN_RECHECK_S
+
+    async def token_revoked(self) -> bool:
+        """A display whose link was revoked is closed (1008); True then. Checked at most every
+        :data:`TOKEN_RECHECK_S`, on the copy in memory (no waiting on the database)."""
+        token = self.caller.display_token
+        if token is None or time.monotonic() < self.recheck_at:
+            return False
+        self.recheck_at = time.monotonic() + TOKEN_RECHECK_S
+        if self.display_links.accepts(token):
+            return False
+        await self.websocket.close(status.WS_1008_POLICY_VIOLATION, "the display link was revoked")
+        return True
+
+    def dropped(self, hub: LiveHub) -> None:
+        hub.dropped_clients += 1
+        client = self.websocket.client
+        log.warning("live client %s took no message for %.1f s: dropped",
+                    client.host if client else "?", self.send_timeout_s)
+
+
+async def serve_direct(hub: LiveHub, watch: Watch, direct: DirectSender) -> None:
+    """The hub writes each state to this connection itself; here only the checks run, and the
+    wait for the client to leave (the live stream takes no messages from it)."""
+    client = hub.add_direct(direct)
+    try:
+        while True:
+            try:
+                async with asyncio.timeout(TOKEN_RECHECK_S):
+                    if (await watch.websocket.receive())["type"] == "websocket.disconnect":
+                        return
+            except TimeoutError:
+                pass
+            if await watch.token_revoked():
+                return
+            behind_since_s = direct.behind_since_s
+            if behind_since_s is not None and (
+                    time.monotonic() - behind_since_s > watch.send_timeout_s):
+                watch.dropped(hub)
+                direct.abort()
+                return
+    finally:
+        hub.remove_direct(client)
+
+
+async def serve_by_task(hub: LiveHub, watch: Watch) -> None:
+    """This task sends each newest state through the ASGI layers (any ASGI server)."""
+    version, published_s = 0, 0.0
+    while True:
+        version, text, published_s = await hub.next_after(version, published_s)
+        if await watch.token_revoked():
+            return
+        try:  # a deadline on this send (no task per message, unlike asyncio.wait_for)
+            async with asyncio.timeout(watch.send_timeout_s):
+                await watch.websocket.send_text(text)
+        except TimeoutError:
+            watch.dropped(hub)
+            return
