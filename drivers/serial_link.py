@@ -38,8 +38,10 @@ MessageHandler = Callable[["BoardLink", p.Message, float], None]
 BAUD_RATE = 1_000_000
 #: How often IDENTIFY is repeated while waiting for a board's HELLO (s).
 IDENTIFY_EVERY_S = 0.25
-#: The most bytes one poll takes from a port at once (far more than a display interval holds).
+#: The most bytes one read of a poll asks for, and one poll takes (far more than a display
+#: interval holds: 9.7 KB at 20 kHz).
 POLL_CHUNK_BYTES = 1 << 16
+POLL_MAX_BYTES = 1 << 20
 
 
 class HandshakeError(RuntimeError):
@@ -202,6 +204,10 @@ class BoardLink:
             data = os.read(fd, POLL_CHUNK_BYTES)
             if not data:  # readable yet empty: hung up (as pyserial's own read concludes)
                 raise OSError("the device reports data but returned none: disconnected?")
+            # A read returns at most the line discipline's buffer (4 KiB on Linux), however much
+            # is waiting: read until the port is empty (pyserial sets VMIN 0: b"" then).
+            while len(data) < POLL_MAX_BYTES and (more := _read_more(fd)):
+                data += more
         except BlockingIOError:
             return 0
         except (OSError, ValueError, serial.SerialException) as exc:
@@ -390,3 +396,11 @@ def readable(links: list[BoardLink], timeout_s: float) -> list[BoardLink]:
     except (OSError, ValueError):
         return list(by_fd.values())
     return [by_fd[fd] for fd in ready]
+
+
+def _read_more(fd: int) -> bytes:
+    """What else is waiting on ``fd`` (b"" when nothing is)."""
+    try:
+        return os.read(fd, POLL_CHUNK_BYTES)
+    except BlockingIOError:
+        return b""
