@@ -159,13 +159,13 @@ def test_direct_clients_get_each_state_as_it_is_published_and_the_newest_when_th
     assert early.texts() == ["a", "alarm!"] and late.texts() == ["a", "alarm!"]
 
 
-def test_a_direct_client_skips_bursts_and_states_it_is_behind_for() -> None:
+def test_a_direct_client_is_held_back_by_the_limit_and_while_behind_but_gets_the_newest() -> None:
     async def scenario() -> tuple[Sink, list[int]]:
         hub = LiveHub(max_rate_hz=1 / INTERVAL_S)
         sink = Sink()
         client = hub.add_direct(sink)
         hub.publish("a")  # its first state: at once
-        hub.publish("b")  # straight after: inside the limit, skipped
+        hub.publish("b")  # straight after: inside the limit, held back
         sink.behind = True
         hub.publish("c", urgent=True)  # past the limit, but the client is behind: skipped
         sink.behind = False
@@ -176,3 +176,24 @@ def test_a_direct_client_skips_bursts_and_states_it_is_behind_for() -> None:
 
     sink, left = run_async(scenario())
     assert sink.texts() == ["a", "d"] and left == [0]
+
+
+def test_a_held_back_direct_client_gets_the_newest_state_once_it_may() -> None:
+    """No state is lost to the limit or to a moment behind: the newest goes out later (what a
+    task-served client gets too); one it never got because a newer came is skipped."""
+    async def scenario() -> list[str]:
+        hub = LiveHub(max_rate_hz=10.0)  # 50 ms limit
+        sink = Sink()
+        hub.add_direct(sink)
+        hub.publish("a")
+        hub.publish("b")  # held back for the limit ...
+        hub.publish("c")  # ... and replaced by a newer one meanwhile
+        await asyncio.sleep(0.2)
+        sink.behind = True
+        hub.publish("d")  # the client is behind: not written
+        await asyncio.sleep(0.02)
+        sink.behind = False
+        await asyncio.sleep(0.05)  # ... and written once it has caught up
+        return sink.texts()
+
+    assert run_async(scenario()) == ["a", "c", "d"]

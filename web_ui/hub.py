@@ -7,9 +7,9 @@ queues up for it, and its slowness never delays the others. Two kinds of client:
 
 * a *direct* client (:meth:`LiveHub.add_direct`, what ``rig serve``'s connections are): the hub
   frames each state once and writes it to every such client as it is published, on the event
-  loop, with no task to wake per client (``web_ui.live_connection.DirectSender``). A state
-  that comes sooner than the limit allows is skipped for that client (the controller publishes
-  on its grid, so only bursts of states are);
+  loop, with no task to wake per client (``web_ui.live_connection.DirectSender``). A client
+  the limit holds back, or whose previous state has not left yet, gets the newest state as soon
+  as it may (one timer for all of them), as a task-served client would;
 * any other ASGI connection (a compressed one, a test client): a task per client waits in
   :meth:`LiveHub.next_after` and sends the newest state through the ASGI layers, also one that
   waited for its limit.
@@ -42,10 +42,15 @@ class FrameSink(Protocol):
         """Write one whole websocket frame to the client; False if it was skipped."""
 
 
+#: How soon a direct client whose previous state has not left yet is offered the newest again (s).
+BEHIND_RETRY_S = 0.005
+
+
 @dataclass(eq=False)
 class DirectClient:
     sink: FrameSink
-    last_published_s: float = float("-inf")  # when the newest state it got was published (s)
+    version: int = 0  # the newest state it got
+    last_published_s: float = float("-inf")  # when that state was published (s)
 
 
 def text_frame(text: str) -> bytes:
@@ -63,6 +68,7 @@ class LiveHub:
         self._changed = asyncio.Event()
         self.clients = 0
         self.direct_clients: list[DirectClient] = []
+        self._retry: asyncio.TimerHandle | None = None  # the next offer to held-back clients
         #: Clients dropped because they stopped reading (web_ui.routers.live).
         self.dropped_clients = 0
 
@@ -75,27 +81,44 @@ class LiveHub:
         self.published_s = time.monotonic()
         self._changed.set()
         self._changed = asyncio.Event()
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
         if self.direct_clients:
-            frame = text_frame(text)
-            for client in self.direct_clients:
-                self._offer(client, frame, urgent)
+            self._offer_newest()
 
     def add_direct(self, sink: FrameSink) -> DirectClient:
         """A direct client from now on; it gets the newest state at once. Event loop only."""
         client = DirectClient(sink)
         self.direct_clients.append(client)
         if self.version:
-            self._offer(client, text_frame(self.latest), urgent=True)
+            self._offer_newest()
         return client
 
     def remove_direct(self, client: DirectClient) -> None:
         self.direct_clients.remove(client)
 
-    def _offer(self, client: DirectClient, frame: bytes, urgent: bool) -> None:
-        if not urgent and self.published_s - client.last_published_s < self.min_interval_s:
-            return  # a burst: the limit skips this state for this client
-        if client.sink.send_frame(frame):
-            client.last_published_s = self.published_s
+    def _offer_newest(self) -> None:
+        """Write the newest state to every direct client that lacks it and may have it now (the
+        same rule as :meth:`next_after`); a timer comes back for the ones held back."""
+        self._retry = None
+        now = time.monotonic()
+        frame: bytes | None = None
+        retry_in_s = None
+        for client in self.direct_clients:
+            if client.version >= self.version:
+                continue
+            wait_s = (0.0 if self.urgent_version > client.version
+                      else client.last_published_s + self.min_interval_s - now)
+            if wait_s <= 0:
+                frame = frame or text_frame(self.latest)
+                if client.sink.send_frame(frame):
+                    client.version, client.last_published_s = self.version, self.published_s
+                    continue
+                wait_s = BEHIND_RETRY_S
+            retry_in_s = wait_s if retry_in_s is None else min(retry_in_s, wait_s)
+        if retry_in_s is not None:
+            self._retry = asyncio.get_running_loop().call_later(retry_in_s, self._offer_newest)
 
     async def next_after(self, version: int, last_published_s: float
                          ) -> tuple[int, str, float]:
