@@ -408,8 +408,10 @@ class RigController:
             if block_s == 0:  # the benchmarks' baseline: a block for whatever arrived
                 readable(self.links, IDLE_PUBLISH_S)
             else:
-                due_s = (max(due_s + interval_s, now - interval_s) if block_s is None
-                         else last_block + block_s)
+                if block_s is not None:
+                    due_s = last_block + block_s
+                elif now >= due_s:  # the update that was due is made: the next one is due
+                    due_s = max(due_s + interval_s, now - interval_s)
                 if due_s > now:  # a control changing ends the wait: it is shown at once
                     self._publish_now.wait(due_s - now)
             last_block = time.monotonic()
