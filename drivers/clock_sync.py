@@ -14,7 +14,9 @@ towards it. The line's slope is the board's clock drift relative to the host's, 
 offset. The other way round, a frame far *less* delayed than the line allows shows that all the
 minima so far came late (the host was busy when the board came up): they are forgotten.
 Crystal drift of a few hundred ppm adds up to 0.2 ms per second, so without the slope two boards
-would part by more than a millisecond within seconds.
+would part by more than a millisecond within seconds. The slope needs three windows, so the
+drift over three windows must stay under ``FORGET_S`` (1333 ppm with the default 0.5 s windows,
+ten times what a board's crystal does), or a fast board looks like a stall and is forgotten.
 """
 
 from __future__ import annotations
