@@ -160,3 +160,17 @@ def test_live_path_benchmark_compares_with_the_code_before_issue_8() -> None:
     result = live_path.run(rounds=1)  # run() first checks both decoders agree frame by frame
     assert all(value > 0 for value in result.values())
     assert "wire decoder" in live_path.markdown(result)
+
+
+def test_line_profile_times_the_processing_threads_lines() -> None:
+    """The line profile runs the controller for a second and times the functions it names."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "benchmarks.line_profile", "1"],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    for function in ("RigController._read_boards", "RigController._publish", "BoardLink.poll"):
+        section = out.split(f"Function: {function} ", 1)
+        assert len(section) == 2, f"{function} not profiled"
+        total_s = float(section[0].rsplit("Total time: ", 1)[1].split(" s", 1)[0])
+        assert total_s > 0, f"{function} was never called on the processing thread"
