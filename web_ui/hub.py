@@ -69,6 +69,7 @@ class LiveHub:
         self.clients = 0
         self.direct_clients: list[DirectClient] = []
         self._retry: asyncio.TimerHandle | None = None  # the next offer to held-back clients
+        self._frame: tuple[int, bytes] = (0, b"")  # (version, the newest state framed), lazily
         #: Clients dropped because they stopped reading (web_ui.routers.live).
         self.dropped_clients = 0
 
@@ -83,9 +84,7 @@ class LiveHub:
         self._changed = asyncio.Event()
         if self._retry is not None:
             self._retry.cancel()
-            self._retry = None
-        if self.direct_clients:
-            self._offer_newest()
+        self._offer_newest()
 
     def add_direct(self, sink: FrameSink) -> DirectClient:
         """A direct client from now on; it gets the newest state at once. Event loop only."""
@@ -103,7 +102,6 @@ class LiveHub:
         same rule as :meth:`next_after`); a timer comes back for the ones held back."""
         self._retry = None
         now = time.monotonic()
-        frame: bytes | None = None
         retry_in_s = None
         for client in self.direct_clients:
             if client.version >= self.version:
@@ -111,14 +109,19 @@ class LiveHub:
             wait_s = (0.0 if self.urgent_version > client.version
                       else client.last_published_s + self.min_interval_s - now)
             if wait_s <= 0:
-                frame = frame or text_frame(self.latest)
-                if client.sink.send_frame(frame):
+                if client.sink.send_frame(self._newest_frame()):
                     client.version, client.last_published_s = self.version, self.published_s
                     continue
                 wait_s = BEHIND_RETRY_S
             retry_in_s = wait_s if retry_in_s is None else min(retry_in_s, wait_s)
         if retry_in_s is not None:
             self._retry = asyncio.get_running_loop().call_later(retry_in_s, self._offer_newest)
+
+    def _newest_frame(self) -> bytes:
+        """The newest state as a websocket frame, framed once however often it is offered."""
+        if self._frame[0] != self.version:
+            self._frame = (self.version, text_frame(self.latest))
+        return self._frame[1]
 
     async def next_after(self, version: int, last_published_s: float
                          ) -> tuple[int, str, float]:
