@@ -210,6 +210,10 @@ class Trial(Base):
     # body_mass_kg, prosthetic_side, insole_sensors, shoe_size_eu, insole_rate_hz
     setup: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Who started it on the rig (the logged-in clinician; kept when the trial has no session).
+    clinician_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="SET NULL", name="fk_trials_clinician_id"),
+        default=None)
     # none | recording | complete | gaps (frames were lost: see alarms) | interrupted (the
     # server was killed mid-trial: closed at the next start from what was stored)
     recording_status: Mapped[str] = mapped_column(String(16), default="none")
@@ -368,3 +372,51 @@ class AuditEvent(Base):
     rig_id: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class BoardCalibration(Base):
+    """One calibration of one board (its serial number from the handshake): a tare, a bars gain
+    from a known weight, or the insoles' body-weight scale. The newest row per role and serial
+    number is the board's calibration, loaded whenever that board connects (also after a
+    restart). ``calibration`` is the board's calibration dict (:mod:`processing.calibration`);
+    ``details`` what the procedure measured (reference mass in kg, residuals ...)."""
+
+    __tablename__ = "board_calibrations"
+    __table_args__ = (Index("ix_board_calibrations_board", "role", "serial_number",
+                            "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    rig_id: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    serial_number: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))  # tare | known_weight | body_weight
+    calibration: Mapped[dict[str, Any]] = mapped_column()
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    clinician_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clinicians.id", ondelete="SET NULL"), default=None)
+
+
+class RigState(Base):
+    """What the therapist set on a rig (patient, exercise, targets, unit, feedback, footwear,
+    the open session), restored when its server starts again."""
+
+    __tablename__ = "rig_states"
+
+    rig_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LoginSessionRow(Base):
+    """A clinician's login session, kept across a server restart. Only the SHA-256 of the
+    cookie's value is stored (``token_hash``), as with display links."""
+
+    __tablename__ = "login_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(_cascade("clinicians.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(128))
+    password_fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
