@@ -13,6 +13,8 @@ rig can cause (a hand on the bars, a foot not lifted, a loose insole) is a refus
 * :func:`insole_body_weight_calibration` — each insole scaled so that standing load matches body
   weight minus what the bars carry (the patient stands on both feet, then on the left only, then
   on the right only).
+* :func:`check_standing_phase` — one of those standing phases checked as soon as it is captured
+  (still, hands light, the lifted foot off the floor), so only that phase is repeated.
 
 :class:`CalibrationRecord` is what the rig stores per board and device serial number: versioned
 plain data (``to_dict`` / ``from_dict``) holding the channel dicts of :mod:`processing.calibration`,
@@ -43,15 +45,18 @@ from processing.calibration import (
 
 __all__ = [
     "BOARDS",
+    "PHASE_KEYS",
     "POST_NAMES",
     "RECORD_FORMAT",
     "STANDARD_GRAVITY",
     "BodyWeightLimits",
     "CalibrationRecord",
     "CalibrationResult",
+    "PhaseCheck",
     "StandingPhase",
     "SteadinessLimits",
     "bar_gain_from_weight",
+    "check_standing_phase",
     "insole_body_weight_calibration",
     "post_gain_from_weight",
     "tare_bars",
@@ -154,6 +159,10 @@ class CalibrationResult:
     method: str
     inputs: dict[str, Any] = field(default_factory=dict)
     changed_boards: tuple[Board, ...] = ()
+    #: A refused insole calibration that one standing phase caused: that phase's key
+    #: (:data:`PHASE_KEYS`), to repeat alone; None when the whole calibration must be repeated
+    #: (or it was accepted, or it is not an insole calibration).
+    repeat_phase: str | None = None
 
     def record(self, board: Board, device_serial: str, version: int,
                created_at: str) -> CalibrationRecord:
@@ -428,6 +437,100 @@ class StandingPhase:
 
 _PHASE_NAMES = ("standing on both feet", "standing on the left foot only",
                 "standing on the right foot only")
+#: The standing phases' short keys (the rig's API and the console use them), in order.
+PHASE_KEYS = ("both", "left", "right")
+
+
+@dataclass(frozen=True, eq=False)
+class PhaseCheck:
+    """One standing phase checked as soon as it is captured: ``accepted``, or refused with
+    ``reason`` (what went wrong, what to do: repeat this phase). ``inputs`` (JSON-ready): samples,
+    mean and standard deviation of each foot and of both bars in % body weight (``*_pct_bw``)
+    read with the current calibration."""
+
+    phase: str
+    accepted: bool
+    reason: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+
+def check_standing_phase(calibration: RigCalibration, body_mass_kg: float, phase_key: str,
+                         phase: StandingPhase, both_feet: StandingPhase | None = None,
+                         limits: BodyWeightLimits | None = None) -> PhaseCheck:
+    """Check one phase of :func:`insole_body_weight_calibration` on its own, as it ends.
+
+    ``phase_key`` is ``"both"``, ``"left"`` (standing on the left foot only) or ``"right"``.
+    The same limits as the whole calibration, per phase: enough valid readings; each foot and
+    the bars steady (standard deviation at most ``max_sd_pct_bw`` of body weight); the bars
+    carrying at most ``max_bars_pct_bw``; every foot that stands reads a load; in a one-foot
+    phase, the lifted foot reads at most ``max_lifted_foot_fraction`` of what it read on both
+    feet (``both_feet``, when that phase was captured) or else of what the standing foot reads
+    now. A refusal names the phase; only that phase needs repeating.
+    """
+    limits = limits or BodyWeightLimits()
+    if phase_key not in PHASE_KEYS:
+        raise ValueError(f"phase must be one of {list(PHASE_KEYS)}, got {phase_key!r}")
+    if not (isinstance(body_mass_kg, numbers.Real) and math.isfinite(body_mass_kg)
+            and body_mass_kg > 0.0):
+        raise ValueError(f"body_mass_kg must be a positive number, got {body_mass_kg!r}")
+    weight_n = float(body_mass_kg) * STANDARD_GRAVITY
+    name = _PHASE_NAMES[PHASE_KEYS.index(phase_key)]
+    left, right, bars = _phase_counts(phase, calibration)
+    inputs: dict[str, Any] = {"samples": int(left.shape[0])}
+
+    def refused(reason: str) -> PhaseCheck:
+        return PhaseCheck(phase_key, False, reason[0].upper() + reason[1:], inputs)
+
+    for who, counts in (("the left insole", left), ("the right insole", right),
+                        ("the bars", bars)):
+        refusal = _usable(counts, limits.min_samples, who)
+        if refusal:
+            return refused(f"While {name}: {refusal}")
+    loads = _phase_loads(left, right, bars, calibration)
+    means = [float(load.mean()) for load in loads]
+    sds = [float(load.std()) for load in loads]
+    for key, mean, sd in zip(("left_foot", "right_foot", "bars"), means, sds, strict=True):
+        inputs[f"{key}_pct_bw"] = round(100.0 * mean / weight_n, 2)
+        inputs[f"{key}_sd_pct_bw"] = round(100.0 * sd / weight_n, 2)
+    for what, sd in zip(("the left foot", "the right foot", "the bars"), sds, strict=True):
+        if sd > limits.max_sd_pct_bw / 100.0 * weight_n:
+            return refused(
+                f"The patient was not standing still while {name}: the load on {what} varied by "
+                f"{_pct(sd, weight_n)} of body weight (standard deviation; limit "
+                f"{limits.max_sd_pct_bw:g} %). Ask the patient to stand as still as they can and "
+                "repeat this phase.")
+    if means[2] > limits.max_bars_pct_bw / 100.0 * weight_n:
+        return refused(
+            f"The patient held the bars too much while {name}: {_pct(means[2], weight_n)} of "
+            f"body weight on the bars (limit {limits.max_bars_pct_bw:g} %). Ask them to rest "
+            "their hands lightly, or stand beside them for safety, and repeat this phase.")
+    standing = {"both": (0, 1), "left": (0,), "right": (1,)}[phase_key]
+    for j in standing:
+        if not means[j] > 0.0:
+            foot = ("left", "right")[j]
+            return refused(
+                f"The {foot} insole read no load while {name}. Check that it is plugged in and "
+                "lies flat in the shoe, then repeat this phase.")
+    if phase_key != "both":
+        lifted = 1 - standing[0]
+        foot = ("left", "right")[lifted]
+        reference_n, against = means[standing[0]], "the standing foot carries now"
+        if both_feet is not None:
+            both = _phase_loads(*_phase_counts(both_feet, calibration), calibration)
+            reference_n, against = float(both[lifted].mean()), "it carried on both feet"
+        inputs["lifted_foot_fraction"] = (round(means[lifted] / reference_n, 3)
+                                          if reference_n > 0.0 else None)
+        if means[lifted] > limits.max_lifted_foot_fraction * max(reference_n, 0.0):
+            share = (f"{100.0 * means[lifted] / reference_n:.0f} % of what {against}"
+                     if reference_n > 0.0 else f"{_pct(means[lifted], weight_n)} of body weight")
+            return refused(
+                f"The {foot} foot did not seem lifted while {name}: it still carried {share} "
+                f"(limit {100.0 * limits.max_lifted_foot_fraction:.0f} %). Repeat this phase "
+                f"with the {foot} foot clear of the floor.")
+    return PhaseCheck(phase_key, True,
+                      f"Phase accepted ({name}): left foot {inputs['left_foot_pct_bw']:.0f} %, "
+                      f"right foot {inputs['right_foot_pct_bw']:.0f} %, bars "
+                      f"{inputs['bars_pct_bw']:.0f} % of body weight.", inputs)
 
 
 def insole_body_weight_calibration(calibration: RigCalibration, body_mass_kg: float,
@@ -459,14 +562,14 @@ def insole_body_weight_calibration(calibration: RigCalibration, body_mass_kg: fl
     inputs: dict[str, Any] = {"body_mass_kg": float(body_mass_kg), "limits": limits.to_dict()}
 
     loads: list[tuple[FloatArray, FloatArray, FloatArray]] = []
-    for phase_name, phase in zip(_PHASE_NAMES, phases, strict=True):
+    for p, (phase_name, phase) in enumerate(zip(_PHASE_NAMES, phases, strict=True)):
         left, right, bars = _phase_counts(phase, calibration)
         for who, counts in (("the left insole", left), ("the right insole", right),
                             ("the bars", bars)):
             refusal = _usable(counts, limits.min_samples, who)
             if refusal:
                 return _refused(calibration, BODY_WEIGHT,
-                                f"While {phase_name}: {refusal}", inputs)
+                                f"While {phase_name}: {refusal}", inputs, PHASE_KEYS[p])
         loads.append(_phase_loads(left, right, bars, calibration))
 
     means = np.array([[load.mean() for load in phase] for phase in loads])  # (3, [L, R, B])
@@ -487,7 +590,7 @@ def insole_body_weight_calibration(calibration: RigCalibration, body_mass_kg: fl
                     f"The patient was not standing still while {phase_name}: the load on {what} "
                     f"varied by {_pct(sds[p, j], weight_n)} of body weight (standard deviation; "
                     f"limit {limits.max_sd_pct_bw:g} %). Ask the patient to stand as still as "
-                    "they can and repeat this phase.", inputs)
+                    "they can and repeat this phase.", inputs, PHASE_KEYS[p])
     for p, phase_name in enumerate(_PHASE_NAMES):
         if means[p, 2] > limits.max_bars_pct_bw / 100.0 * weight_n:
             return _refused(
@@ -495,7 +598,7 @@ def insole_body_weight_calibration(calibration: RigCalibration, body_mass_kg: fl
                 f"The patient held the bars too much while {phase_name}: "
                 f"{_pct(means[p, 2], weight_n)} of body weight on the bars (limit "
                 f"{limits.max_bars_pct_bw:g} %). Ask them to rest their hands lightly, or stand "
-                "beside them for safety, and repeat this phase.", inputs)
+                "beside them for safety, and repeat this phase.", inputs, PHASE_KEYS[p])
     # (foot column, the phase the foot stands alone, the phase it is lifted)
     for j, foot, alone, lifted in ((0, "left", 1, 2), (1, "right", 2, 1)):
         if not (means[0, j] > 0.0 and means[alone, j] > 0.0):
@@ -509,7 +612,7 @@ def insole_body_weight_calibration(calibration: RigCalibration, body_mass_kg: fl
                 f"The {foot} foot did not seem lifted while {_PHASE_NAMES[lifted]}: it still "
                 f"carried {100.0 * means[lifted, j] / means[0, j]:.0f} % of its load on both "
                 f"feet (limit {100.0 * limits.max_lifted_foot_fraction:.0f} %). Repeat this "
-                f"phase with the {foot} foot clear of the floor.", inputs)
+                f"phase with the {foot} foot clear of the floor.", inputs, PHASE_KEYS[lifted])
 
     feet = means[:, :2]
     target = weight_n - means[:, 2]
@@ -638,8 +741,9 @@ def _implausible_change(ratio: float, max_factor: float, what: str, check: str) 
 
 
 def _refused(calibration: RigCalibration, method: str, reason: str,
-             inputs: dict[str, Any]) -> CalibrationResult:
-    return CalibrationResult(False, reason[0].upper() + reason[1:], calibration, method, inputs)
+             inputs: dict[str, Any], repeat_phase: str | None = None) -> CalibrationResult:
+    return CalibrationResult(False, reason[0].upper() + reason[1:], calibration, method, inputs,
+                             repeat_phase=repeat_phase)
 
 
 def _floats(values: FloatArray) -> list[float]:

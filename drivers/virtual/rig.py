@@ -26,6 +26,7 @@ from drivers.virtual.boards import (
     VirtualInsoleBoard,
 )
 from drivers.virtual.patient import (
+    STANDARD_GRAVITY,
     GaitEvent,
     GaitParameters,
     GroundTruth,
@@ -91,6 +92,8 @@ class VirtualRig:
         self.fsr = {side: FsrChannels(counts[side], fsr, seed=seed * 10 + i)
                     for i, side in enumerate(("left", "right"))}
         self.load_cells = LoadCellChannels(load_cells, seed=seed)
+        #: Test weights resting on the bar posts (N per post, channel order): place_weight().
+        self.placed_weights_n = np.zeros(4)
 
         rng = np.random.default_rng([seed, 7])
         offsets = {role: int(rng.integers(0, 10_000_000)) for role in ROLE_NAMES}
@@ -197,6 +200,18 @@ class VirtualRig:
         """Walk, stand or shift weight from ``at_s`` (default now); returns when it begins."""
         return self.patient.set_activity(activity, at_s)
 
+    def place_weight(self, post: int, mass_kg: float) -> None:
+        """Rest a known weight of ``mass_kg`` (kg) on bar post ``post`` (0-3: left front, left
+        rear, right front, right rear), as a therapist does for the bars' known-weight
+        calibration; 0 kg takes it off. The post reads it from now on, on top of the patient."""
+        if not 0 <= post < 4:
+            raise ValueError(f"post must be 0-3, got {post!r}")
+        if not mass_kg >= 0.0:
+            raise ValueError(f"a weight's mass must be 0 kg or more, got {mass_kg!r}")
+        weights = self.placed_weights_n.copy()
+        weights[post] = float(mass_kg) * STANDARD_GRAVITY
+        self.placed_weights_n = weights  # one assignment: the board's thread sees old or new
+
     # -- what the boards read --------------------------------------------------------------------
 
     def read_counts(self, role: str, t_s: npt.ArrayLike) -> IntArray:
@@ -210,7 +225,9 @@ class VirtualRig:
         raise ValueError(f"role must be one of {ROLE_NAMES}, got {role!r}")
 
     def _read_bar_counts(self, t_s: FloatArray) -> IntArray:
-        return self.load_cells.counts(self.patient.sample_bar_posts(t_s))
+        posts_n = self.patient.sample_bar_posts(t_s)
+        weights_n = self.placed_weights_n
+        return self.load_cells.counts(posts_n + weights_n if weights_n.any() else posts_n)
 
     def _insole_reader(self, side: str) -> CountsSource:
         fsr = self.fsr[side]
