@@ -13,7 +13,7 @@ from db import models as m
 from db import views as v
 
 #: What a trial may be started with besides its rig and exercise.
-TRIAL_FIELDS = ("session_id", "targets", "footwear", "prosthesis_setup", "calibration",
+TRIAL_FIELDS = ("session_id", "clinician_id", "targets", "footwear", "prosthesis_setup", "calibration",
                 "calibration_version", "firmware_versions", "setup", "notes")
 
 
@@ -86,4 +86,4 @@ def get_trial(session: Session, trial_id: int) -> v.TrialDetail | None:
         metrics=None if metric is None else v.MetricsOut.of(metric),
         alarms=[v.AlarmOut.of(a) for a in alarms],
         recorded_frames={str(role): int(count) for role, count in frames.items()},
-        recorded_bytes=int(size))
+        recorded_bytes=int(size), clinician_id=trial.clinician_id)

@@ -159,6 +159,7 @@ class TrialSummary:
     footwear: str | None
     recording_status: str
     metrics: MetricsOut | None
+    clinician_id: int | None = None  # who started it on the rig
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +184,7 @@ class TrialDetail:
     alarms: list[AlarmOut]
     recorded_frames: dict[str, int]  # board role -> frames stored
     recorded_bytes: int  # size of the stored chunks (raw and results)
+    clinician_id: int | None = None  # who started it on the rig
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,19 +198,37 @@ class SessionDetail:
 
 @dataclass(frozen=True, slots=True)
 class ProgressPoint:
-    """One session on the progress charts: means over its trials that have each metric, and the
-    pain reported in its notes (mean and highest score, 0-10)."""
+    """One session of the patient's progress: how many trials it holds and the pain reported in
+    its notes (mean and highest score, 0-10). The metrics are in :class:`ProgressSeries`, per
+    exercise: a mean over every exercise would mix, say, standing and walking."""
 
     session_id: int
     started_at: datetime
     trials: int
-    prosthetic_load_share_pct: float | None
-    stance_time_symmetry_index_pct: float | None
-    bar_reliance_mean_pct_bw: float | None
-    cadence_steps_per_min: float | None
-    sway_area_95_mm2: float | None
     pain_score_mean: float | None
     pain_score_max: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    """One session on a progress line: the mean over its trials of the line's exercise that
+    have the metric (``trials`` of them; 0 for a value of the session itself, as pain)."""
+
+    session_id: int
+    started_at: datetime
+    value: float
+    trials: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressSeries:
+    """One line of a progress chart: a metric taken only from trials of one exercise (``None``:
+    the session's own value, the pain in its notes), a point per session that has it, oldest
+    first."""
+
+    metric: str
+    exercise: str | None
+    points: list[SeriesPoint]
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,3 +250,5 @@ class PatientDetail:
     progress: list[ProgressPoint]  # oldest first
     notes: list[NoteOut]  # newest first (at most ``note_limit``)
     current_body_mass_kg: float | None = field(default=None)
+    # each metric per exercise it belongs to (db.progress.progress_series), then pain
+    progress_series: list[ProgressSeries] = field(default_factory=list)

@@ -25,6 +25,7 @@ from db import clinic, recordings, sessions, trials
 from db import models as m
 from db import views as v
 from rig.load_curves import LoadCurves, StanceCurves, load_series, make_curves, stance_profiles
+from rig.metric_guide import BELONGS
 from rig.records import Records
 
 # The views the API hands out, re-exported: the web layer names them from here, not from db.
@@ -35,6 +36,7 @@ NoteOut = v.NoteOut
 PatientDetail = v.PatientDetail
 PatientOut = v.PatientOut
 PatientPage = v.PatientPage
+ProgressSeries = v.ProgressSeries
 SessionDetail = v.SessionDetail
 SessionOut = v.SessionOut
 TrialDetail = v.TrialDetail
@@ -132,7 +134,7 @@ class ClinicHistory:
 
     def patient_detail(self, patient_id: int) -> v.PatientDetail:
         with self._session() as session:
-            detail = sessions.patient_detail(session, patient_id)
+            detail = sessions.patient_detail(session, patient_id, belongs=BELONGS)
             return self._found(detail, "patient", patient_id)
 
     def update_patient(self, patient_id: int, **fields: Any) -> v.PatientOut:
@@ -202,6 +204,37 @@ class ClinicHistory:
         with self._session() as session:
             out = sessions.update_session(session, session_id, notes=notes, end=end)
             return self._found(out, "session", session_id)
+
+    # -- trials recorded with no patient confirmed ----------------------------------------------
+
+    def unassigned_trials(self) -> list[v.TrialSummary]:
+        with self._session() as session:
+            return sessions.unassigned_trials(session)
+
+    def assign_trial(self, trial_id: int, session_id: int | None = None,
+                     patient_id: int | None = None) -> v.SessionOut:
+        """Put an unassigned trial into one of the patient's sessions (``session_id``), or into
+        a new session of ``patient_id`` held at the trial's time (with its clinician)."""
+        with self._session() as session:
+            trial = self._found(session.get(m.Trial, trial_id), "trial", trial_id)
+            if trial.session_id is not None:
+                raise RecordConflictError(
+                    f"trial {trial_id} already belongs to session {trial.session_id}")
+            if session_id is None:
+                if patient_id is None:
+                    raise RecordRefusedError("name a session_id or a patient_id")
+                made = sessions.start_session(session, patient_id, trial.rig_id,
+                                              trial.clinician_id, started_at=trial.started_at)
+                session_id = made.id
+            sessions.assign_trial(session, trial_id, session_id)
+            row = self._found(session.get(m.TrainingSession, session_id), "session",
+                              session_id)
+            if row.ended_at is not None and trial.ended_at is not None:
+                row.ended_at = max(row.ended_at, trial.ended_at)
+            elif row.ended_at is None and patient_id is not None:
+                row.ended_at = trial.ended_at
+            session.commit()
+            return v.SessionOut.of(row)
 
     # -- trials --------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -86,9 +87,11 @@ class Records:
                     f"{str(exc.orig).strip().splitlines()[0]}")
         return None
 
-    def start_trial(self, rig_id: str, exercise: str) -> TrialOut:
+    def start_trial(self, rig_id: str, exercise: str, **fields: Any) -> TrialOut:
+        """A new trial; ``fields``: any of :data:`db.trials.TRIAL_FIELDS` (its session, the
+        clinician who started it, the footwear ...)."""
         with self.sessions() as session:
-            return TrialOut.of(trials.start_trial(session, rig_id, exercise))
+            return TrialOut.of(trials.start_trial(session, rig_id, exercise, **fields))
 
     def stop_trial(self, trial_id: int) -> TrialOut | None:
         with self.sessions() as session:

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     display_name: str = "Demo patient"
     simulate_activity: SimulatedActivity = "walking"
 
+    session_idle_end_s: float = Field(
+        default=7200.0, gt=0,
+        description="A clinic session with no trial for this long (s) is ended, at its last "
+                    "trial's end.")
     target_low_pct_bw: float = Field(default=40.0, ge=0, le=150)
     target_high_pct_bw: float = Field(default=60.0, ge=0, le=150)
     live_update_hz: float = Field(default=60.0, ge=1, le=1000,

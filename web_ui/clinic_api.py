@@ -15,6 +15,7 @@ from web_ui.routers import (
     patients,
     sessions,
     trial_records,
+    unassigned_trials,
 )
 
 STATUS = {RecordNotFoundError: 404, RecordConflictError: 409, RecordRefusedError: 422}
@@ -26,7 +27,8 @@ async def _answer(request: Request, exc: Exception) -> JSONResponse:
 
 
 def include_clinic_records(app: FastAPI) -> None:
-    for module in (patients, clinicians, sessions, trial_records, exports, history_pages):
+    for module in (patients, clinicians, sessions, trial_records, unassigned_trials, exports,
+                   history_pages):
         app.include_router(module.router)
     for kind in STATUS:
         app.add_exception_handler(kind, _answer)
