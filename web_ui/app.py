@@ -46,7 +46,7 @@ DISPLAY_LINK_REFRESH_S = 1.0
 
 
 def auth_services(records: Records, settings: Settings, clock: Clock) -> AuthServices:
-    return AuthServices(Accounts(records, clock), LoginSessions(clock),
+    return AuthServices(Accounts(records, clock), LoginSessions(clock, records),
                         DisplayLinks(records, settings.rig_id, clock),
                         AuditLog(records, settings.rig_id, clock),
                         secure_cookies=settings.tls_certfile is not None)
