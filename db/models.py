@@ -21,7 +21,7 @@ patient. Chunk blobs are encoded by :mod:`db.codec`.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 from sqlalchemy import (
     JSON,
@@ -51,8 +51,11 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 SIDES = ("left", "right")
 AMPUTATION_SIDES = ("left", "right", "bilateral")
-AMPUTATION_LEVELS = ("partial_foot", "ankle_disarticulation", "transtibial",
-                     "knee_disarticulation", "transfemoral", "hip_disarticulation", "other")
+#: The amputation levels the records keep, distal to proximal: the one list the records pages,
+#: the console's patient form and both APIs offer (``GET /api/amputation-levels``).
+AmputationLevel = Literal["partial_foot", "ankle_disarticulation", "transtibial",
+                          "knee_disarticulation", "transfemoral", "hip_disarticulation", "other"]
+AMPUTATION_LEVELS: tuple[str, ...] = get_args(AmputationLevel)
 COMPONENT_KINDS = ("foot", "knee", "socket", "liner", "pylon", "suspension", "other")
 NOTE_AUTHORS = ("patient", "therapist", "prosthetist")
 BOARD_ROLES = ("insole_left", "insole_right", "bars")

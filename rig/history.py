@@ -44,6 +44,25 @@ TrialSummary = v.TrialSummary
 
 T = TypeVar("T")
 
+#: The records' amputation levels (db.models), as the console and the records pages offer them.
+AmputationLevel = m.AmputationLevel
+LEVEL_LABELS = {"partial_foot": "Partial foot", "ankle_disarticulation": "Ankle disarticulation",
+                "transtibial": "Transtibial (below knee)",
+                "knee_disarticulation": "Knee disarticulation",
+                "transfemoral": "Transfemoral (above knee)",
+                "hip_disarticulation": "Hip disarticulation", "other": "Other"}
+
+
+@dataclass(frozen=True, slots=True)
+class LevelChoice:
+    key: str
+    label: str
+
+
+def amputation_levels() -> list[LevelChoice]:
+    """Every level the records keep, in their order, with its words (one list for all forms)."""
+    return [LevelChoice(key, LEVEL_LABELS[key]) for key in m.AMPUTATION_LEVELS]
+
 
 class RecordNotFoundError(LookupError):
     """The patient, session, trial ... named does not exist."""

@@ -28,9 +28,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from rig.history import ClinicHistory, NoteOut, PatientOut, TrialSummary
+from db.progress import STEPS_ON_TARGET, steps_on_target_pct
+from rig.history import ClinicHistory, NoteOut, PatientOut, ProgressSeries, TrialSummary
 from rig.load_curves import LoadCurves
-from rig.metric_guide import GUIDE
+from rig.metric_guide import BY_KEY, EXERCISE_LABELS, GUIDE, belongs
 
 STYLES = getSampleStyleSheet()
 TRIAL_METRICS = [guide for guide in GUIDE if guide.key != "pain_score_max"]
@@ -97,14 +98,29 @@ def _notes(notes: Sequence[NoteOut]) -> list[Flowable]:
     return [*parts, _table(rows, [32, 20, 18, 28, 72])]
 
 
+def trial_value(trial: TrialSummary, key: str) -> float | None:
+    """The trial's value of the progress metric ``key``; None when the metric does not belong
+    to the trial's exercise (a sit-to-stand's cadence is not shown) or was not measured."""
+    metric = trial.metrics
+    if metric is None or not belongs(key, trial.exercise):
+        return None
+    if key == STEPS_ON_TARGET:
+        walking = metric.summary.get("walking") or {}
+        return steps_on_target_pct(walking.get("prosthetic_steps_in_band"),
+                                   (walking.get("prosthetic") or {}).get("steps"))
+    value = getattr(metric, key)
+    return None if value is None else float(value)
+
+
 def _trial_rows(trials: Sequence[TrialSummary]) -> list[list[str]]:
-    rows = [["Trial", "Exercise", "Steps", *[f"{g.label} ({g.unit})" for g in TRIAL_METRICS]]]
+    rows = [["Trial", "Exercise", "Footwear", "Steps",
+             *[f"{g.label} ({g.unit})" for g in TRIAL_METRICS]]]
     for trial in trials:
         metric = trial.metrics
-        rows.append([str(trial.id), trial.exercise,
+        rows.append([str(trial.id), EXERCISE_LABELS.get(trial.exercise, trial.exercise),
+                     Paragraph(trial.footwear or "not recorded", STYLES["BodyText"]),
                      "–" if metric is None else str(metric.step_count),
-                     *[_number(None if metric is None else getattr(metric, g.key))
-                       for g in TRIAL_METRICS]])
+                     *[_number(trial_value(trial, g.key), g.digits) for g in TRIAL_METRICS]])
     return rows
 
 
@@ -125,8 +141,8 @@ def _curve_chart(curves: LoadCurves, title: str) -> Image:
     return _png(figure, 170)
 
 
-def _wrap_headers(rows: list[list[str]]) -> list[list[Any]]:
-    return [[Paragraph(cell, STYLES["BodyText"]) for cell in rows[0]], *rows[1:]]
+def _wrap_headers(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    return [[Paragraph(cell, STYLES["BodyText"]) for cell in rows[0]], *map(list, rows[1:])]
 
 
 def _build(story: list[Flowable], title: str) -> bytes:
@@ -165,28 +181,64 @@ def session_report(history: ClinicHistory, session_id: int) -> bytes:
     return _build(story, title)
 
 
-def _progress_chart(points: Sequence[Any]) -> Image:
-    figure = Figure(figsize=(8, 4.4))
-    grid = figure.subplots(2, 3)
-    dates = [p.started_at for p in points]
-    for axes, guide in zip(grid.flat, GUIDE, strict=True):
-        values = [getattr(p, guide.key) for p in points]
-        shown = [(d, v) for d, v in zip(dates, values, strict=True) if v is not None]
-        if shown:
-            axes.plot([d for d, _ in shown], [v for _, v in shown], marker="o",
-                      color="#2a6f97")
-        else:
+def _series_label(series: ProgressSeries) -> str:
+    return "sessions" if series.exercise is None else EXERCISE_LABELS.get(series.exercise,
+                                                                           series.exercise)
+
+
+#: Line colours of the exercises on the progress charts (the patient page uses the same).
+EXERCISE_COLOURS = {"walking": "#0b6bcb", "partial_weight_bearing": "#c2410c",
+                    "quiet_standing": "#15803d", "weight_shift": "#7e22ce",
+                    "sit_to_stand": "#a16207"}
+
+
+def _progress_chart(all_series: Sequence[ProgressSeries]) -> Image:
+    """A small chart per metric of the guide, one line per exercise it was measured in."""
+    rows = (len(GUIDE) + 2) // 3
+    figure = Figure(figsize=(8, 2.2 * rows))
+    grid = figure.subplots(rows, 3)
+    for axes in grid.flat[len(GUIDE):]:
+        axes.set_visible(False)
+    for axes, guide in zip(grid.flat, GUIDE, strict=False):
+        lines = [s for s in all_series if s.metric == guide.key and s.points]
+        for series in lines:
+            axes.plot([p.started_at for p in series.points], [p.value for p in series.points],
+                      marker="o", markersize=3,
+                      color=EXERCISE_COLOURS.get(series.exercise or "", "#2a6f97"),
+                      label=_series_label(series))
+        if not lines:
             axes.text(0.5, 0.5, "no measurements", ha="center", va="center",
                       transform=axes.transAxes, fontsize=8, color="grey")
             axes.set_xticks([])
             axes.set_yticks([])
-        axes.set_title(f"{guide.label} ({guide.unit})", fontsize=8)
+        elif len(lines) > 1:
+            axes.legend(fontsize=5, loc="best")
+        axes.set_title(f"{guide.label} ({guide.unit})", fontsize=7)
         axes.tick_params(labelsize=6)
         axes.grid(alpha=0.3)
         for label in axes.get_xticklabels():
             label.set_rotation(30)
     figure.tight_layout()
     return _png(figure, 180)
+
+
+def _series_rows(all_series: Sequence[ProgressSeries]) -> list[list[Any]]:
+    """One row per line of the charts: the metric, the exercise it comes from, each session's
+    value, and the change from the first session to the latest."""
+    rows: list[list[Any]] = [["Metric", "From", "Sessions", "Per session (date: value)",
+                              "Change"]]
+    for series in all_series:
+        if not series.points:
+            continue
+        guide = BY_KEY[series.metric]
+        values = "; ".join(f"{p.started_at:%Y-%m-%d}: {_number(p.value, guide.digits)}"
+                           for p in series.points)
+        change = series.points[-1].value - series.points[0].value
+        rows.append([Paragraph(f"{guide.label} ({guide.unit})", STYLES["BodyText"]),
+                     _series_label(series), str(len(series.points)),
+                     Paragraph(values, STYLES["BodyText"]),
+                     f"{change:+.{guide.digits}f}" if len(series.points) > 1 else "–"])
+    return rows
 
 
 def patient_report(history: ClinicHistory, patient_id: int) -> bytes:
@@ -205,10 +257,16 @@ def patient_report(history: ClinicHistory, patient_id: int) -> bytes:
         Paragraph("Progress across sessions", STYLES["Heading2"]),
     ]
     if detail.progress:
-        story.append(_progress_chart(detail.progress))
-    rows = [["Session", "Trials", *[f"{g.label} ({g.unit})" for g in GUIDE]]]
+        story.append(_progress_chart(detail.progress_series))
+    story += [Paragraph("Each metric is taken only from the exercises it belongs to, one line "
+                        "per exercise: a session's point is the mean of its trials of that "
+                        "exercise.", STYLES["Normal"]),
+              _table(_wrap_headers(_series_rows(detail.progress_series)),
+                     [44, 30, 16, 74, 16]),
+              Spacer(1, 4 * mm)]
+    rows = [["Session", "Trials", "Pain, highest (0-10)"]]
     for point in detail.progress:
         rows.append([point.started_at.strftime("%Y-%m-%d"), str(point.trials),
-                     *[_number(getattr(point, g.key), g.digits) for g in GUIDE]])
-    story += [_table(_wrap_headers(rows)), *_notes(detail.notes[:30]), *_guide()]
+                     _number(point.pain_score_max, 0)])
+    story += [_table(rows), *_notes(detail.notes[:30]), *_guide()]
     return _build(story, title)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from db import clinic, codec, recordings, schema, sessions, trials
 from db import models as m
 from db.engine import make_engine, session_factory
+from db.progress import progress_series
 
 
 @pytest.fixture
@@ -198,10 +199,13 @@ def test_progress_means_metrics_and_pain_per_session(db: Session) -> None:
     points = sessions.progress(db, anna.id)
     assert [p.session_id for p in points] == [week1.id, week4.id]
     assert points[0].trials == 3
-    assert points[0].prosthetic_load_share_pct == pytest.approx(35.0)  # the NULL is left out
-    assert points[1].prosthetic_load_share_pct == pytest.approx(46.0)
     assert (points[0].pain_score_mean, points[0].pain_score_max) == (4.0, 6)
     assert points[1].pain_score_mean is None
+    (share,) = progress_series(db, anna.id, {"prosthetic_load_share_pct": ("walking",)})
+    assert [p.session_id for p in share.points] == [week1.id, week4.id]
+    assert share.points[0].value == pytest.approx(35.0)  # the NULL is left out
+    assert share.points[0].trials == 2
+    assert share.points[1].value == pytest.approx(46.0)
 
 
 def test_notes_validate_pain_and_links(db: Session) -> None:

@@ -218,9 +218,13 @@ def test_progress_across_sessions_and_the_patients_trials(client: TestClient) ->
     detail = client.get(f"/api/patients/{patient_id}").json()
     progress = detail["progress"]
     assert [p["session_id"] for p in progress] == session_ids  # oldest first
-    assert [p["prosthetic_load_share_pct"] for p in progress] == pytest.approx(
-        [30.0 + 6.0 * week for week in range(4)])
     assert [p["pain_score_max"] for p in progress] == [6, 4, 2, 0]
+    lines = {(s["metric"], s["exercise"]): s["points"] for s in detail["progress_series"]}
+    share = lines["prosthetic_load_share_pct", "walking"]  # the seeded trials walk
+    assert [p["session_id"] for p in share] == session_ids
+    assert [p["value"] for p in share] == pytest.approx([30.0 + 6.0 * week for week in range(4)])
+    assert [p["value"] for p in lines["pain_score_max", None]] == [6, 4, 2, 0]
+    assert ("prosthetic_load_share_pct", "quiet_standing") not in lines  # nobody stood
     trials = client.get(f"/api/patients/{patient_id}/trials").json()
     assert [t["id"] for t in trials] == [s.id for s in seeded]
     assert trials[0]["metrics"]["step_count"] == len(seeded[0].steps)

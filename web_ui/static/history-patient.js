@@ -18,22 +18,40 @@
     History.renderFacts(document.getElementById("patient-facts"), rows);
   }
 
-  async function progress(points) {
+  /* Line colours per exercise (the progress PDF uses the same, rig/reports.py). */
+  const EXERCISE_COLOURS = { walking: "#0b6bcb", partial_weight_bearing: "#c2410c",
+    quiet_standing: "#15803d", weight_shift: "#7e22ce", sit_to_stand: "#a16207" };
+
+  /* A chart per metric, one line per exercise it was measured in (detail.progress_series: the
+     server takes each metric only from the exercises it belongs to). */
+  async function progress(allSeries) {
     const guide = await History.metricGuide();
     const box = document.getElementById("progress-charts");
     box.replaceChildren();
-    const x = points.map((p) => Date.parse(p.started_at) / 1000);
     for (const metric of guide) {
-      const values = points.map((p) => (p[metric.key] === null ? null : p[metric.key]));
-      const shown = values.filter((v) => v !== null).length;
+      const lines = allSeries.filter((s) => s.metric === metric.key && s.points.length);
+      const x = [...new Set(lines.flatMap((s) => s.points.map((p) => Date.parse(p.started_at) / 1000)))]
+        .sort((a, b) => a - b);
+      const shown = lines.reduce((n, s) => n + s.points.length, 0);
+      const name = (s) => (s.exercise === null ? "per session" : words(s.exercise));
+      const from = lines.length ? el("p", { class: "chart-from" }, "From: ", ...lines.map((s, i) =>
+        el("span", { "data-exercise": s.exercise || "", "data-points": s.points.length },
+          `${i ? ", " : ""}${name(s)} (${s.points.length} session${s.points.length === 1 ? "" : "s"})`)))
+        : el("p", { class: "chart-from muted", text: `From: ${metric.exercises.length
+          ? metric.exercises.map(words).join(", ") : "the session notes"}` });
       const chart = el("div", { class: "chart" });
-      const card = el("figure", { class: "chart-card", "data-metric": metric.key, "data-points": shown },
+      const card = el("figure", { class: "chart-card", "data-metric": metric.key, "data-points": shown,
+        "data-exercises": lines.map((s) => s.exercise || "").join(",") },
         el("h3", {}, `${metric.label} `, el("small", { text: `${metric.unit} · ${metric.better} is better` })),
-        el("p", { text: metric.explanation }), chart);
+        el("p", { text: metric.explanation }), from, chart);
       box.append(card);
       if (!shown) { chart.append(el("div", { class: "chart-empty", text: "No measurements yet." })); continue; }
-      lineChart(chart, { x, time: true, xLabel: "session", yLabel: metric.unit,
-        series: [{ label: metric.label, values, color: "#0b6bcb", points: true, spanGaps: true }] });
+      const series = lines.map((s) => {
+        const at = new Map(s.points.map((p) => [Date.parse(p.started_at) / 1000, p.value]));
+        return { label: name(s), values: x.map((t) => (at.has(t) ? at.get(t) : null)),
+          color: EXERCISE_COLOURS[s.exercise] || "#0b6bcb", points: true, spanGaps: true };
+      });
+      lineChart(chart, { x, time: true, xLabel: "session", yLabel: metric.unit, series });
     }
   }
 
@@ -109,7 +127,7 @@
       sessions(detail.sessions);
       notes(detail.notes);
       compareChoices(trials);
-      await progress(detail.progress);
+      await progress(detail.progress_series);
       document.getElementById("patient-page").dataset.loaded = "true";
     } catch (exc) {
       document.getElementById("page-error").textContent = exc.message;
