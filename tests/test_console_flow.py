@@ -117,6 +117,12 @@ def test_therapist_flow_from_patient_to_stored_trial(rig: LiveServer,
     assert rig.controller.virtual_rig is not None
     assert rig.controller.virtual_rig.patient.activity == "walking"  # the exercise drives it
 
+    page.click("#trial-start")  # refused until the shoes are confirmed
+    expect(page.locator("#trial-result")).to_contain_text("Which shoes")
+    assert rig.controller.trial is None
+    page.fill("#footwear-input", "own trainers")
+    page.click("#footwear-confirm")
+    expect(page.locator("#footwear-now")).to_contain_text("own trainers")
     page.click("#trial-start")
     expect(page.locator("#trial-card")).to_have_attribute("data-state", "running")
     trial = rig.controller.trial

@@ -97,8 +97,9 @@ def test_another_patient_ends_the_open_session(live: LiveServer) -> None:
     assert ben_state["footwear"] is None  # another patient: their shoes are asked again
     ana_visit = rig_api.get(f"{url}/api/sessions/{first}").json()
     assert ana_visit["session"]["ended_at"] == ana_visit["trials"][-1]["ended_at"]
-    sessions_of_ana = rig_api.get(f"{url}/api/patients/{ana}/sessions").json()
-    assert len(sessions_of_ana) == 1
+    sessions_of_ana = rig_api.get(f"{url}/api/patients/{ana}").json()["sessions"]
+    assert [s["id"] for s in sessions_of_ana] == [first]
+    assert sessions_of_ana[0]["trial_count"] == 1
 
 
 def test_a_trial_with_no_patient_is_unassigned_then_assigned(live: LiveServer) -> None:

@@ -68,6 +68,16 @@
       document.getElementById("head-b").textContent = title(trials[1]);
       document.getElementById("compare-subtitle").textContent =
         `${words(trials[0].exercise)} · ${trials[0].footwear || "footwear not recorded"} / ${trials[1].footwear || "footwear not recorded"}`;
+      const differences = [];
+      if (trials[0].exercise !== trials[1].exercise) {
+        differences.push(`different exercises (${words(trials[0].exercise)} / ${words(trials[1].exercise)})`);
+      }
+      if ((trials[0].footwear || "") !== (trials[1].footwear || "")) {
+        differences.push(`different shoes (${trials[0].footwear || "not recorded"} / ${trials[1].footwear || "not recorded"}): footwear changes the prosthesis' alignment`);
+      }
+      const warning = document.getElementById("compare-warning");
+      warning.textContent = differences.length
+        ? `Compare with care: ${differences.join("; ")}.` : "";
       if (trials[0].patient_id) document.getElementById("back-to-patient").href = `/history/patients/${trials[0].patient_id}`;
       await metricsTable(trials);
       for (const side of ["prosthetic", "sound"]) {

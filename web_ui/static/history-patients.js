@@ -54,5 +54,57 @@
     }
   });
 
+  /* The amputation levels: the records' one list, which the console's patient form offers too. */
+  async function levels() {
+    const select = document.getElementById("add-level");
+    for (const level of await api("/api/amputation-levels")) {
+      select.append(el("option", { value: level.key, text: level.label }));
+    }
+  }
+
+  /* Trials recorded with no patient: choose the patient and one of their sessions (or a new
+     one at the trial's time), then assign. */
+  async function loadUnassigned() {
+    const trials = await api("/api/unassigned-trials");
+    const card = document.getElementById("unassigned");
+    card.hidden = !trials.length;
+    document.getElementById("unassigned-count").textContent = `${trials.length}`;
+    if (!trials.length) return;
+    const patients = (await api("/api/patients?limit=200")).items;
+    const rows = trials.map((t) => {
+      const patient = el("select", { "aria-label": `Patient for trial ${t.id}`, class: "assign-patient" },
+        el("option", { value: "" }, "Choose a patient"),
+        ...patients.map((p) => el("option", { value: p.id }, `${p.name} (${p.identifier})`)));
+      const session = el("select", { "aria-label": `Session for trial ${t.id}`, class: "assign-session", disabled: true },
+        el("option", { value: "" }, "New session at the trial's time"));
+      patient.addEventListener("change", async () => {
+        session.replaceChildren(el("option", { value: "" }, "New session at the trial's time"));
+        session.disabled = !patient.value;
+        if (!patient.value) return;
+        const visits = (await api(`/api/patients/${patient.value}`)).sessions;
+        session.append(...visits.map((v) => el("option", { value: v.id }, `#${v.id}, ${moment(v.started_at)}`)));
+      });
+      const assign = el("button", { class: "button button-primary", type: "button",
+        "data-trial-id": t.id, onclick: async () => {
+          const error = document.getElementById("unassigned-error");
+          error.textContent = "";
+          if (!patient.value) { error.textContent = `Choose the patient of trial ${t.id}.`; return; }
+          const body = session.value ? { session_id: Number(session.value) } : { patient_id: Number(patient.value) };
+          try {
+            await api(`/api/unassigned-trials/${t.id}/assign`, { method: "POST", body });
+            await Promise.all([loadUnassigned(), load()]);
+          } catch (exc) { error.textContent = exc.message; }
+        } }, "Assign");
+      return el("tr", { "data-trial-id": t.id },
+        el("td", { text: `#${t.id}` }), el("td", { text: moment(t.started_at) }),
+        el("td", { text: words(t.exercise) }),
+        el("td", { class: "num", text: t.metrics ? t.metrics.step_count : "–" }),
+        el("td", {}, patient), el("td", {}, session), el("td", {}, assign));
+    });
+    document.querySelector("#unassigned-table tbody").replaceChildren(...rows);
+  }
+
   load();
+  loadUnassigned().catch((exc) => { document.getElementById("unassigned-error").textContent = exc.message; });
+  levels().catch((exc) => { document.getElementById("add-error").textContent = exc.message; });
 })();
