@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +33,11 @@ from drivers.serial_link import BoardLink, readable
 from drivers.virtual.rig import VirtualRig
 from processing import calibration_procedures as procedures
 from processing import pipeline
-from processing.calibration import RigCalibration
-from processing.calibration_procedures import CalibrationResult
+from processing.calibration import FsrCalibration, LinearCalibration, RigCalibration
+from processing.calibration_procedures import CalibrationResult, PhaseCheck
 from processing.layouts import load_bar_layout, load_insole_layout
+from rig import rig_state as stored
+from rig.board_calibrations import BoardCalibrationKeeper, BoardCalibrations
 from rig.interrupted_trials import recover_interrupted
 from rig.live_message import Feedback, LoadSnapshot, PatientOnRig, RigView, live_message
 from rig.milestones import MilestoneTracker
@@ -43,6 +47,7 @@ from rig.settings import Settings
 from rig.targets import Exercise, TargetMonitor, Targets
 from rig.timeline import ROLES, FrameCollector, MergedBlock
 from rig.trial import LiveTrial, TrialStateError
+from rig.visits import SessionOut, Visits
 
 __all__ = ["CalibrationResult", "RigController"]
 
@@ -73,6 +78,26 @@ class RigController:
         self.settings = settings
         self.publish = publish
         self.records = records
+        # This start of the server (random): a console that sees it change knows the server
+        # restarted; the trials a killed server left open, closed at this start.
+        self.server_instance = secrets.token_hex(8)
+        self.started_at = datetime.now(UTC)
+        self.interrupted_trial_ids: list[int] = []
+        # +1 whenever a control changes what the consoles show (patient, exercise, targets,
+        # feedback, trial, marks): every open console re-reads the rig when it changes.
+        self.controls_version = 0
+        # What the therapist set, stored on each change and restored at start (rig.rig_state);
+        # keys of the stored state this server does not know, kept as they were.
+        self.state_writer = (stored.RigStateWriter(records, settings.rig_id, self.persisted_state)
+                             if records is not None and settings.devices else None)
+        self._carried_state: dict[str, Any] = {}
+        # The clinic session of the patient's visit (rig.visits), and the shoes confirmed for
+        # this patient's trials (``footwear_last``: what they wore last time, from the records).
+        self.visits = (Visits(records, settings.rig_id, settings.session_idle_end_s)
+                       if records is not None and settings.devices else None)
+        self.visit: SessionOut | None = None
+        self.footwear: str | None = None
+        self.footwear_last: str | None = None
         self.patient = PatientOnRig(settings.display_name, settings.body_mass_kg,
                                     settings.prosthetic_side)
         self.layout = pipeline.RigLayout(
@@ -105,6 +130,12 @@ class RigController:
         self._lost_since: dict[str, float] = {}  # port -> when (host monotonic s) it was lost
         self._seq = 0
         self._lock = threading.RLock()
+        # Each board's calibration kept per serial number, loaded when it connects
+        # (rig.board_calibrations); ``nominal`` is the datasheet calibration of a board with none.
+        self.nominal_calibration: RigCalibration | None = None
+        self.board_calibrations = BoardCalibrationKeeper(
+            None if records is None else BoardCalibrations(records, settings.rig_id),
+            self._lock, self._use_board_calibration)
         self._publish_now = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -116,7 +147,14 @@ class RigController:
         if self.records is not None:  # what a stop with the database away left in the spool
             recover_spooled(self.records, self.spool_folder)
             if self.settings.devices:  # a history server records nothing: no trial is its own
-                recover_interrupted(self.records, self.settings.rig_id)  # a killed server's trial
+                # a killed server's trial
+                self.interrupted_trial_ids = recover_interrupted(self.records, self.settings.rig_id)
+        if self.state_writer is not None:  # what the therapist had set before the restart
+            saved = self.state_writer.load()
+            if saved is not None:
+                self.restore_state(saved)
+        if self.visits is not None:
+            self.visits.watch()
         ports = list(self.settings.serial_ports) if self.settings.devices else []
         if self.settings.simulate and self.settings.devices:
             self.virtual_rig = VirtualRig(
@@ -133,7 +171,8 @@ class RigController:
             calibration_dicts = self.virtual_rig.nominal_calibration()
         else:
             calibration_dicts = default_calibration(self.settings.insole_sensors)
-        self._use_calibration(RigCalibration.from_dicts(calibration_dicts))
+        self.nominal_calibration = RigCalibration.from_dicts(calibration_dicts)
+        self._use_calibration(self.nominal_calibration)
         self.collector = FrameCollector(
             channels={role: len(calibration_dicts[role]) for role in ROLES},
             idle_counts={role: idle_counts(calibration_dicts[role]) for role in ROLES},
@@ -156,12 +195,17 @@ class RigController:
             for recorder in self.unfinished_recordings:
                 recorder.abandon(self.spool_folder)  # kept on disk, written at the next start
         self._stopping.set()
+        self.board_calibrations.close()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
         for link in self.links:
             link.close()
         if self.virtual_rig is not None:
             self.virtual_rig.stop()
+        if self.state_writer is not None:
+            self.state_writer.close()
+        if self.visits is not None:
+            self.visits.close()
 
     def wait_until_streaming(self, timeout_s: float = 10.0) -> bool:
         """True once every board is connected and the state carries processed loads."""
@@ -176,24 +220,29 @@ class RigController:
 
     # -- controls (from the web server's threads) ----------------------------------------------
 
-    def set_patient(self, patient: PatientOnRig) -> None:
-        """The patient now on the rig: body mass scales every % BW, the side places the band."""
+    def set_patient(self, patient: PatientOnRig, clinician_id: int | None = None) -> None:
+        """The patient now on the rig: body mass scales every % BW, the side places the band.
+        A patient from the records opens (or resumes) the session of today's visit, with the
+        confirming clinician; any other ends the rig's open session."""
         with self._lock:
             if self.trial is not None and self.trial.state != "stopped":
                 raise TrialStateError("stop the trial before changing the patient")
+            if patient.patient_id != self.patient.patient_id or patient.patient_id is None:
+                self.footwear = None  # each patient's shoes are confirmed for them
             self.patient = patient
+            self._open_visit(clinician_id)
             self.monitor = TargetMonitor(patient.prosthetic_side, self.monitor.exercise,
                                          self.monitor.targets)
             if self.calibration is not None:
                 self._use_calibration(self.calibration)
-        self._publish_now.set()
+        self._controls_changed(save=True)
 
     def set_targets(self, targets: Targets) -> None:
         with self._lock:
             self.monitor.retarget(targets)
             if self.trial is not None:
                 self.trial.targets = targets
-        self._publish_now.set()
+        self._controls_changed(save=True)
 
     def set_exercise(self, exercise: Exercise) -> None:
         with self._lock:
@@ -203,15 +252,50 @@ class RigController:
             self.monitor.started_s = None
         if self.virtual_rig is not None:
             self.virtual_rig.set_activity(SIMULATED_ACTIVITY[exercise])
-        self._publish_now.set()
+        self._controls_changed(save=True)
 
     def set_feedback(self, **changes: Any) -> Feedback:
         with self._lock:
             self.feedback = replace(self.feedback, **changes)
-        self._publish_now.set()
+        self._controls_changed(save=True)
         return self.feedback
 
-    def start_trial(self, exercise: Exercise | None = None) -> LiveTrial:
+    def _open_visit(self, clinician_id: int | None) -> None:
+        """The session for the patient on the rig (None for one not from the records)."""
+        if self.visits is None:
+            return
+        patient_id = self.patient.patient_id
+        if patient_id is None:
+            self.visits.leave()
+            self.visit, self.footwear_last = None, None
+            return
+        self.visit = self.visits.confirm(patient_id, clinician_id)
+        self.footwear_last = self.visits.last_footwear(patient_id)
+
+    def set_footwear(self, footwear: str | None) -> None:
+        """The shoes the patient wears, stored with every trial from now on."""
+        with self._lock:
+            if self.trial is not None and self.trial.running:
+                raise TrialStateError("the footwear is fixed while a trial runs")
+            self.footwear = footwear
+        self._controls_changed(save=True)
+
+    def end_session(self) -> SessionOut | None:
+        """End the open clinic session (at its last trial's end); the patient stays on the rig
+        and a new trial reopens the day's session."""
+        with self._lock:
+            if self.trial is not None and self.trial.state != "stopped":
+                raise TrialStateError("stop the trial before ending the session")
+            if self.visits is None or self.visit is None:
+                raise TrialStateError("no session is open: confirm a patient from the records")
+            ended, self.visit = self.visits.end(self.visit.id), None
+        self._controls_changed(save=True)
+        return ended
+
+    def start_trial(self, exercise: Exercise | None = None, clinician_id: int | None = None
+                    ) -> LiveTrial:
+        """Start a trial of ``exercise`` (default: the one chosen), stored in the session of the
+        patient's visit (none: unassigned) with the clinician who started it."""
         with self._lock:
             if not self.settings.devices:
                 raise TrialStateError("this is a history server (--no-devices): it has no rig "
@@ -223,7 +307,12 @@ class RigController:
             exercise = self.monitor.exercise
             trial_id = 0
             if self.records is not None:
-                trial_id = self.records.start_trial(self.settings.rig_id, exercise.value).id
+                if self.patient.patient_id is not None:  # today's session, even after an end
+                    self._open_visit(clinician_id)
+                trial_id = self.records.start_trial(
+                    self.settings.rig_id, exercise.value,
+                    session_id=None if self.visit is None else self.visit.id,
+                    clinician_id=clinician_id, footwear=self.footwear).id
             now = time.monotonic()
             self.monitor.started_s = now
             self.trial = LiveTrial(trial_id, exercise, self.monitor.targets,
@@ -232,22 +321,23 @@ class RigController:
                 self.recording = self._start_recording(self.records, trial_id, now)
             self._milestone = None
             self.milestones = MilestoneTracker(self._best_streaks.get(self._patient_key(), 0))
-        self._publish_now.set()
+        self._controls_changed()
         return self.trial
 
     def pause_trial(self) -> None:
         with self._lock:
             self._current_trial().pause(time.monotonic())
-        self._publish_now.set()
+        self._controls_changed()
 
     def resume_trial(self) -> None:
         with self._lock:
             self._current_trial().resume(time.monotonic())
-        self._publish_now.set()
+        self._controls_changed()
 
     def mark(self, note: str) -> dict[str, Any]:
         with self._lock:
             mark = self._current_trial().mark(time.monotonic(), note)
+        self._controls_changed()
         return {"elapsed_s": round(mark.elapsed_s, 2), "note": mark.note}
 
     def stop_trial(self) -> dict[str, Any]:
@@ -261,11 +351,59 @@ class RigController:
             self.last_summary = summary
             key = self._patient_key()
             self._best_streaks[key] = max(self._best_streaks.get(key, 0), trial.steps.best_streak)
-        self._publish_now.set()
+        self._controls_changed()
         return summary
 
     def _patient_key(self) -> str:
         return str(self.patient.patient_id or self.patient.display_name)
+
+    # -- the rig's state: shared by every console, kept across a restart (rig.rig_state) --------
+
+    def _controls_changed(self, save: bool = False) -> None:
+        """A control changed what the consoles show: a new ``controls_version``, published at
+        once; ``save``: the change is to the stored state, written in the background."""
+        with self._lock:
+            self.controls_version += 1
+        if save and self.state_writer is not None:
+            self.state_writer.changed()
+        self._publish_now.set()
+
+    def persisted_state(self) -> dict[str, Any]:
+        """What is stored of the rig's state (a JSON-able dict, :mod:`rig.rig_state`); keys
+        of the stored state this server does not know come along unchanged."""
+        with self._lock:
+            return {**self._carried_state, "version": stored.STATE_VERSION,
+                    "patient": stored.patient_state(self.patient),
+                    "exercise": self.monitor.exercise.value,
+                    "targets": stored.targets_state(self.monitor.targets),
+                    "feedback": stored.feedback_state(self.feedback)}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Take back a stored state (at start, before any trial). Each key on its own: one
+        that does not read back keeps the current setting (logged); unknown keys are kept and
+        stored again as they were."""
+        restorers: dict[str, Callable[[Any], None]] = {
+            "patient": lambda v: setattr(self, "patient", stored.patient_from_state(v)),
+            "exercise": lambda v: self.monitor.retarget(self.monitor.targets,
+                                                        stored.exercise_from_state(v)),
+            "targets": lambda v: self.monitor.retarget(stored.targets_from_state(v)),
+            "feedback": lambda v: setattr(self, "feedback", stored.feedback_from_state(v)),
+        }
+        with self._lock:
+            self._carried_state = {k: v for k, v in state.items()
+                                   if k not in restorers and k != "version"}
+            for key, restore in restorers.items():
+                if key not in state:
+                    continue
+                try:
+                    restore(state[key])
+                except (ValueError, TypeError, KeyError) as exc:
+                    log.warning("stored rig state: %s not restored (%s)", key, exc)
+            self.monitor = TargetMonitor(self.patient.prosthetic_side, self.monitor.exercise,
+                                         self.monitor.targets)
+            if self.calibration is not None:
+                self._use_calibration(self.calibration)
+        self._controls_changed()
 
     # -- recording (rig.recorder) ---------------------------------------------------------------
 
@@ -332,33 +470,108 @@ class RigController:
             raise TrialStateError("no trial has been started")
         return self.trial
 
-    def tare(self) -> CalibrationResult:
-        """Zero the bars on the last second of readings; refused (with the reason) if they move."""
+    def tare(self, clinician_id: int | None = None) -> CalibrationResult:
+        """Zero the bars on the last second of readings; refused (with the reason) if they move.
+        Accepted, it is stored for the bars board, as made by ``clinician_id``."""
         with self._lock:
             assert self.calibration is not None
-            blocks = self._recent_blocks(1.0)
-            raw = [b.raw["bars"].counts for b in blocks if len(b.raw["bars"])]
-            counts = np.vstack(raw) if raw else np.empty((0, 4), dtype=np.int64)
-            result = procedures.tare_bars(self.calibration, counts)
-            if result.accepted:
-                self._use_calibration(result.calibration)
+            result = procedures.tare_bars(self.calibration, self._recent_bar_counts(1.0))
+        return self._accept(result, clinician_id)
+
+    def calibrate_bars(self, known_mass_kg: float, post: int | None = None,
+                       bar: str | None = None, clinician_id: int | None = None
+                       ) -> CalibrationResult:
+        """A known weight of ``known_mass_kg`` (kg) rests on bar post ``post`` (0-3: left front,
+        left rear, right front, right rear) or hangs on the whole ``bar`` ("left"/"right"): that
+        post's (or bar's) gain from the last second of readings, after a tare with the bars empty.
+        Refused with the reason when the weight is not still or the gain is implausible;
+        accepted, stored for the bars board as made by ``clinician_id``."""
+        if (post is None) == (bar is None):
+            raise ValueError("give either a post (0-3) or a bar ('left' or 'right')")
+        with self._lock:
+            assert self.calibration is not None
+            counts = self._recent_bar_counts(1.0)
+            if post is not None:
+                result = procedures.post_gain_from_weight(self.calibration, counts, post,
+                                                          known_mass_kg)
+            elif bar in ("left", "right"):
+                result = procedures.bar_gain_from_weight(
+                    self.calibration, counts, "left" if bar == "left" else "right", known_mass_kg)
+            else:
+                raise ValueError(f"bar must be 'left' or 'right', got {bar!r}")
+        return self._accept(result, clinician_id)
+
+    def _recent_bar_counts(self, seconds: float) -> np.ndarray:
+        """The bars board's raw readings (n, 4) of the last ``seconds``. Holds ``_lock``."""
+        raw = [b.raw["bars"].counts for b in self._recent_blocks(seconds) if len(b.raw["bars"])]
+        return np.vstack(raw) if raw else np.empty((0, 4), dtype=np.int64)
+
+    def _accept(self, result: CalibrationResult, clinician_id: int | None) -> CalibrationResult:
+        """Use an accepted calibration and store each board it changed (rig.board_calibrations);
+        the database write happens outside ``_lock``."""
+        if not result.accepted:
+            return result
+        with self._lock:
+            self._use_calibration(result.calibration)
+            claimed = self.board_calibrations.claim(result.changed_boards)
+        self.board_calibrations.keep(claimed, result, clinician_id)
+        self._publish_now.set()
         return result
 
+    def _use_board_calibration(self, role: str,
+                               board: LinearCalibration | FsrCalibration | None) -> bool:
+        """Use ``board`` (a stored calibration of the board now in ``role``; None: its nominal
+        one) for that role, the other boards unchanged. False (nothing changed) when it does not
+        fit the rig's channels. Called with ``_lock`` held (rig.board_calibrations)."""
+        nominal, current = self.nominal_calibration, self.calibration
+        if nominal is None or current is None:
+            return False
+        parts: dict[str, Any] = {"insole_left": current.insole_left,
+                                 "insole_right": current.insole_right, "bars": current.bars}
+        fallback = getattr(nominal, role)
+        chosen = fallback if board is None else board
+        if type(chosen) is not type(fallback) or chosen.channels != fallback.channels:
+            return False
+        parts[role] = chosen
+        self._use_calibration(RigCalibration(**parts))
+        self._publish_now.set()
+        return True
+
+    def board_calibration_status(self) -> list[dict[str, Any]]:
+        """Per board: the calibration in use, its kind, when (UTC), age (s), by whom, or none
+        (rig.board_calibrations.BoardCalibrationKeeper.status)."""
+        return self.board_calibrations.status(ROLES if self.links else ())
+
     def capture_standing_phase(self, phase: str, seconds: float = 2.0) -> dict[str, Any]:
-        """Keep the last ``seconds`` of the insole calibration phase ``both``/``left``/``right``."""
+        """Keep the last ``seconds`` of the insole calibration phase ``both``/``left``/``right``,
+        checked at once (still, hands light, the lifted foot off the floor): ``accepted`` with
+        ``reason``; a refused phase is not kept, and only it needs repeating."""
         if phase not in STANDING_PHASES:
             raise ValueError(f"unknown phase {phase!r}: one of {', '.join(STANDING_PHASES)}")
         with self._lock:
+            assert self.calibration is not None
             blocks = self._recent_blocks(seconds)
             if not blocks:
                 raise TrialStateError("no data from the insoles yet")
-            self.standing_phases[phase] = procedures.StandingPhase(
+            captured = procedures.StandingPhase(
                 *(np.vstack([b.counts[role] for b in blocks]) for role in ROLES))
             rows = sum(b.rows for b in blocks)
-        return {"phase": phase, "samples": rows, "captured": sorted(self.standing_phases)}
+            check: PhaseCheck = procedures.check_standing_phase(
+                self.calibration, self.patient.body_mass_kg, phase, captured,
+                None if phase == "both" else self.standing_phases.get("both"))
+            if check.accepted:
+                self.standing_phases[phase] = captured
+            else:
+                self.standing_phases.pop(phase, None)
+            kept = sorted(self.standing_phases)
+        return {"phase": phase, "samples": rows, "accepted": check.accepted,
+                "reason": check.reason, "measured": check.inputs, "captured": kept,
+                "missing": [p for p in STANDING_PHASES if p not in kept]}
 
-    def calibrate_insoles(self) -> CalibrationResult:
-        """Scale each insole so standing load matches body weight (all three phases needed)."""
+    def calibrate_insoles(self, clinician_id: int | None = None) -> CalibrationResult:
+        """Scale each insole so standing load matches body weight (all three phases needed).
+        Refused because of one phase (``repeat_phase``), only that phase is dropped; refused as
+        a whole, every phase is. Accepted, it is stored for both insoles."""
         with self._lock:
             assert self.calibration is not None
             missing = [p for p in STANDING_PHASES if p not in self.standing_phases]
@@ -368,10 +581,11 @@ class RigController:
             result = procedures.insole_body_weight_calibration(
                 self.calibration, self.patient.body_mass_kg, phases["both"], phases["left"],
                 phases["right"])
-            if result.accepted:
-                self._use_calibration(result.calibration)
+            if result.accepted or result.repeat_phase is None:
                 self.standing_phases.clear()
-        return result
+            else:
+                self.standing_phases.pop(result.repeat_phase, None)
+        return self._accept(result, clinician_id)
 
     def _use_calibration(self, calibration: RigCalibration) -> None:
         self.calibration = calibration
@@ -416,6 +630,7 @@ class RigController:
                     self._publish_now.wait(due_s - now)
             last_block = time.monotonic()
             self._read_boards(fresh=block_s is None)
+            self.board_calibrations.notice(self.links)  # a board new in its role: its calibration
             block = collector.take_block()
             if block is not None:
                 with self._lock:
@@ -479,7 +694,8 @@ class RigController:
             rig_id=self.settings.rig_id, patient=self.patient, exercise=self.monitor.exercise,
             targets=self.monitor.targets, band_side=self.monitor.band_side(now),
             alarms=self.monitor.active(), feedback=self.feedback, trial=self.trial,
-            milestone=self._milestone, live_rig=self.settings.devices)
+            milestone=self._milestone, live_rig=self.settings.devices,
+            server_instance=self.server_instance, controls_version=self.controls_version)
         devices = self._note_lost_boards(self.device_status(), now)
         message = live_message(self._seq, now, view, load, devices,
                                collector.newest_seq, collector.newest_device_time,

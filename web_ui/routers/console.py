@@ -12,12 +12,13 @@ from fastapi import APIRouter, HTTPException
 from pydantic import Field, model_validator
 
 from rig.controller import CalibrationResult
+from rig.history import AmputationLevel
 from rig.live_message import PatientOnRig
 from rig.permissions import Permission
 from rig.targets import Exercise, Targets
 from rig.trial import TrialStateError
 from web_ui.api_input import ApiInput
-from web_ui.auth import requires
+from web_ui.auth import CurrentCaller, requires
 from web_ui.deps import Audit, Controller
 
 router = APIRouter(prefix="/api/rig", tags=["console"],
@@ -39,7 +40,7 @@ class PatientIn(ApiInput):
                               description="What the patient's screen may show (first name).")
     body_mass_kg: float = Field(gt=20, lt=300)
     prosthetic_side: Literal["left", "right"]
-    amputation_level: Literal["transtibial", "transfemoral", "other"] | None = None
+    amputation_level: AmputationLevel | None = None  # the records' list (rig.history)
     patient_id: int | None = None
 
 
@@ -82,29 +83,75 @@ class TrialIn(ApiInput):
                                       description="Default: the exercise chosen on the rig.")
 
 
+class FootwearIn(ApiInput):
+    footwear: str = Field(min_length=1, max_length=200,
+                          description="The shoes worn, e.g. \"own trainers, left insole 42\".")
+
+
 class MarkIn(ApiInput):
     note: str = Field(min_length=1, max_length=200)
 
 
 def rig_state(controller: Any) -> dict[str, Any]:
+    """The rig as the console shows it. ``controls_version`` is read first: a change made
+    while this is built gives a newer version in the live message, and the console reads again.
+    """
+    version = controller.controls_version
     patient = controller.patient
     trial = controller.trial
     return {
+        "controls_version": version,
+        "server": {"instance": controller.server_instance,
+                   "started_at": controller.started_at.isoformat(),
+                   "interrupted_trial_ids": list(controller.interrupted_trial_ids)},
         "patient": {"display_name": patient.display_name, "body_mass_kg": patient.body_mass_kg,
                     "prosthetic_side": patient.prosthetic_side, "patient_id": patient.patient_id,
                     "amputation_level": patient.amputation_level},
         "exercise": controller.monitor.exercise.value,
         "targets": controller.monitor.targets.to_dict(patient.body_mass_kg),
         "feedback": controller.feedback.to_dict(),
-        "trial": None if trial is None else {"id": trial.trial_id, "state": trial.state.value,
-                                             "exercise": trial.exercise.value},
+        "trial": None if trial is None else {
+            "id": trial.trial_id, "state": trial.state.value, "exercise": trial.exercise.value,
+            "marks": [{"elapsed_s": round(m.elapsed_s, 2), "note": m.note}
+                      for m in list(trial.marks)]},
         "last_summary": controller.last_summary,
+        "session": None if controller.visit is None else {
+            "id": controller.visit.id, "patient_id": controller.visit.patient_id,
+            "clinician_id": controller.visit.clinician_id,
+            "started_at": controller.visit.started_at.isoformat()},
+        "footwear": controller.footwear,
+        "footwear_last": controller.footwear_last,
         "standing_phases_captured": sorted(controller.standing_phases),
+        # Per board: the calibration in use (kind, calibrated_at UTC, age_s, by) or "none".
+        "boards_calibration": controller.board_calibration_status(),
     }
 
 
 def calibration_answer(result: CalibrationResult) -> dict[str, Any]:
     return {"accepted": result.accepted, "reason": result.reason, "method": result.method}
+
+
+def with_boards(answer: dict[str, Any], controller: Any) -> dict[str, Any]:
+    """A calibration's answer (as audited) with every board's calibration now in use."""
+    return {**answer, "boards_calibration": controller.board_calibration_status()}
+
+
+class KnownWeightIn(ApiInput):
+    """A known weight on the bars: on one post, or hanging on one whole bar."""
+
+    mass_kg: float = Field(gt=0, le=200, description="The weight's mass, kg.")
+    post: int | None = Field(default=None, ge=0, le=3,
+                             description="The post it rests on alone: 0 left front, 1 left "
+                                         "rear, 2 right front, 3 right rear.")
+    bar: Literal["left", "right"] | None = Field(
+        default=None, description="Instead of a post: the bar it hangs on (both posts scaled "
+                                  "together).")
+
+    @model_validator(mode="after")
+    def post_or_bar(self) -> KnownWeightIn:
+        if (self.post is None) == (self.bar is None):
+            raise ValueError("give either post (0-3) or bar ('left' or 'right')")
+        return self
 
 
 @router.get("")
@@ -114,9 +161,12 @@ def get_rig(controller: Controller) -> dict[str, Any]:
 
 
 @router.put("/patient")
-def put_patient(body: PatientIn, controller: Controller, audit: Audit) -> dict[str, Any]:
+def put_patient(body: PatientIn, controller: Controller, audit: Audit, caller: CurrentCaller
+                ) -> dict[str, Any]:
+    """Confirm the patient on the rig; one from the records opens (or resumes) today's
+    session with the calling clinician."""
     with refusals():
-        controller.set_patient(PatientOnRig(**body.model_dump()))
+        controller.set_patient(PatientOnRig(**body.model_dump()), caller.clinician_id)
     audit("rig.patient", body.model_dump(exclude={"display_name"}))  # no name in the log
     return rig_state(controller)
 
@@ -157,8 +207,26 @@ def _control(controller: Any, action: Callable[[], T]) -> T:
 
 
 @router.post("/trial", status_code=201)
-def start_trial(body: TrialIn, controller: Controller) -> dict[str, Any]:
-    _control(controller, lambda: controller.start_trial(body.exercise))
+def start_trial(body: TrialIn, controller: Controller, caller: CurrentCaller) -> dict[str, Any]:
+    """Start a trial, stored in the open session (none: unassigned) with the caller as its
+    clinician and the confirmed footwear."""
+    _control(controller, lambda: controller.start_trial(body.exercise, caller.clinician_id))
+    return rig_state(controller)
+
+
+@router.put("/footwear")
+def put_footwear(body: FootwearIn, controller: Controller) -> dict[str, Any]:
+    """The shoes the patient wears, stored with every trial from now on."""
+    _control(controller, lambda: controller.set_footwear(body.footwear.strip()))
+    return rig_state(controller)
+
+
+@router.post("/session/end")
+def end_session(controller: Controller, audit: Audit) -> dict[str, Any]:
+    """End the open session (at its last trial's end)."""
+    ended = _control(controller, controller.end_session)
+    if ended is not None:
+        audit("session.end", {"session_id": ended.id})
     return rig_state(controller)
 
 
@@ -186,23 +254,45 @@ def mark(body: MarkIn, controller: Controller) -> dict[str, Any]:
 
 
 @router.post("/tare")
-def tare(controller: Controller, audit: Audit) -> dict[str, Any]:
-    """Zero the bars. Nobody may touch them: refused, with the reason, if the signal moves."""
-    answer = calibration_answer(controller.tare())
+def tare(controller: Controller, audit: Audit, caller: CurrentCaller) -> dict[str, Any]:
+    """Zero the bars. Nobody may touch them: refused, with the reason, if the signal moves.
+    Accepted, it is stored for the bars board (its serial number) with the caller."""
+    answer = calibration_answer(controller.tare(caller.clinician_id))
     audit("calibration.tare", answer)
-    return answer
+    return with_boards(answer, controller)
+
+
+@router.post("/calibration/bars")
+def calibrate_bars(body: KnownWeightIn, controller: Controller, audit: Audit,
+                   caller: CurrentCaller) -> dict[str, Any]:
+    """A post's (or a bar's) gain from a known weight resting on it, measured over the last
+    second, after a tare with the bars empty; accepted (stored for the bars board with the
+    caller) or refused with the reason."""
+    result = controller.calibrate_bars(body.mass_kg, post=body.post, bar=body.bar,
+                                       clinician_id=caller.clinician_id)
+    answer = calibration_answer(result)
+    gains = result.calibration.bars.newtons_per_count
+    answer["newtons_per_count"] = [float(g) for g in gains]  # the posts' gains now, N/count
+    audit("calibration.known_weight", {**answer, **body.model_dump()})
+    return with_boards(answer, controller)
 
 
 @router.post("/calibration/insoles/{phase}")
 def capture_phase(phase: Literal["both", "left", "right"], controller: Controller
                   ) -> dict[str, Any]:
-    """Capture the last 2 s of a standing phase: on both feet, on the left, on the right."""
+    """Capture the last 2 s of a standing phase (on both feet, on the left, on the right) and
+    check it at once: ``accepted``, or refused with the ``reason``; only a refused phase needs
+    repeating (``captured``: the phases kept, ``missing``: still to do)."""
     return _control(controller, lambda: controller.capture_standing_phase(phase))
 
 
 @router.post("/calibration/insoles")
-def calibrate_insoles(controller: Controller, audit: Audit) -> dict[str, Any]:
-    """Scale each insole from the three captured phases; accepted or refused with the reason."""
-    answer = calibration_answer(_control(controller, controller.calibrate_insoles))
+def calibrate_insoles(controller: Controller, audit: Audit, caller: CurrentCaller
+                      ) -> dict[str, Any]:
+    """Scale each insole from the three captured phases; accepted (stored for both insoles
+    with the caller) or refused with the reason. Refused because of one phase, ``repeat_phase``
+    names it (the others are kept); refused as a whole, it is null and every phase is to do."""
+    result = _control(controller, lambda: controller.calibrate_insoles(caller.clinician_id))
+    answer = {**calibration_answer(result), "repeat_phase": result.repeat_phase}
     audit("calibration.body_weight", {**answer, "body_mass_kg": controller.patient.body_mass_kg})
-    return answer
+    return with_boards({**answer, "captured": sorted(controller.standing_phases)}, controller)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
+from pydantic import Field
 
 from rig.permissions import Permission
 from rig.settings import SimulatedActivity
@@ -20,6 +21,12 @@ class SimulatedActivityIn(ApiInput):
     activity: SimulatedActivity
 
 
+class SimulatedWeightIn(ApiInput):
+    post: int = Field(ge=0, le=3, description="0 left front, 1 left rear, 2 right front, "
+                                              "3 right rear.")
+    mass_kg: float = Field(ge=0, le=200, description="kg; 0 takes the weight off.")
+
+
 @router.get("/health", dependencies=OPEN)
 def health(controller: Controller, records: ClinicRecords, settings: AppSettings
            ) -> dict[str, Any]:
@@ -30,6 +37,10 @@ def health(controller: Controller, records: ClinicRecords, settings: AppSettings
         "database": records.backend,
         "boards_connected": sum(link.connected for link in controller.links),
         "boards": len(controller.links),
+        # this start of the server (random, no secret): a console whose login is gone can still
+        # tell that the server restarted
+        "server_instance": controller.server_instance,
+        "trials_interrupted_at_start": len(controller.interrupted_trial_ids),
     }
 
 
@@ -54,3 +65,13 @@ def simulator_activity(body: SimulatedActivityIn, controller: Controller) -> dic
         raise HTTPException(409, "the server runs real boards, not the virtual rig")
     controller.virtual_rig.set_activity(body.activity)
     return {"activity": body.activity}
+
+
+@router.post("/simulator/weight", dependencies=CONTROL)
+def simulator_weight(body: SimulatedWeightIn, controller: Controller) -> dict[str, Any]:
+    """Rest a known weight on one bar post of the virtual rig (its known-weight calibration);
+    0 kg takes it off."""
+    if controller.virtual_rig is None:
+        raise HTTPException(409, "the server runs real boards, not the virtual rig")
+    controller.virtual_rig.place_weight(body.post, body.mass_kg)
+    return body.model_dump()
