@@ -29,7 +29,7 @@ class PatientOnRig:
     body_mass_kg: float
     prosthetic_side: Side
     patient_id: int | None = None
-    amputation_level: str | None = None  # transtibial, transfemoral, other
+    amputation_level: str | None = None  # one of db.models.AMPUTATION_LEVELS
 
     @property
     def body_weight_n(self) -> float:
@@ -65,6 +65,8 @@ class RigView:
     trial: LiveTrial | None
     milestone: dict[str, Any] | None
     live_rig: bool = True  # False on a history server (rig serve --no-devices): no boards
+    server_instance: str = ""  # this start of the server (changes when it restarts)
+    controls_version: int = 0  # +1 whenever a control changes what the consoles show
 
 
 def number(value: float, digits: int = 2) -> float | None:
@@ -115,6 +117,8 @@ def live_message(
         "sample_time_s": None if load is None else round(load.sample_time_s, 6),
         "rig_id": view.rig_id,
         "live_rig": view.live_rig,
+        "server_instance": view.server_instance,
+        "controls_version": view.controls_version,
         "patient": {"display_name": patient.display_name, "body_mass_kg": patient.body_mass_kg,
                     "prosthetic_side": patient.prosthetic_side},
         "body_weight_n": number(patient.body_weight_n),

@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from db import rig_states
+from db.models import AMPUTATION_LEVELS
 from rig.live_message import Feedback, PatientOnRig
 from rig.records import Records
 from rig.targets import Exercise, Targets
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 STATE_VERSION = 1
 #: While the database is away, the writer tries again this often (s).
 RETRY_S = 1.0
-AMPUTATION_LEVELS = ("transtibial", "transfemoral", "other")
 
 
 class StateValueError(ValueError):

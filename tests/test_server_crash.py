@@ -32,8 +32,10 @@ from tests.conftest import ROOT, free_port
 MAX_LOSS_S = 1.0
 
 
-def start_server(tmp_path: Path, url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
+def start_server(tmp_path: Path, url: str, port: int | None = None
+                 ) -> tuple[subprocess.Popen[bytes], str]:
+    """`rig serve --simulate` on ``port`` (default: a free one), its database at ``url``."""
+    port = port or free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GAITRIG_DATABASE_URL": url,
            "GAITRIG_DATA_DIR": str(tmp_path / "data"), "GAITRIG_SIMULATE_ACTIVITY": "walking"}
     rig_api.ensure_account_for(env)
