@@ -186,6 +186,16 @@ class TrialRecorder:
         rows = [alarm_row(a, self.started_s) for a in alarms] + list(self._lost_boards)
         self._put(("finish", {"live": live_summary, "ended_at": ended_at, "alarms": rows}))
 
+    def resumed(self) -> None:
+        """The trial resumes after a pause: the frames not recorded during the pause are not
+        lost frames (the sequence numbers start again from here)."""
+        with self._batch_lock:
+            self._hand_over()
+            held, self._held = self._held, []
+        for item in held:
+            self._put(item)
+        self._put(("resumed", None))
+
     def board_lost(self, role: str, lost_at_s: float, duration_s: float) -> None:
         """A board was gone from ``lost_at_s`` (host monotonic s) for ``duration_s`` (s): kept
         with the trial as a ``board_lost`` alarm (``value``: the duration, s); the recording
@@ -359,6 +369,8 @@ class TrialRecorder:
             self._jobs.append(("chunks", self._encode(payload)))
         elif kind == "job":
             self._jobs.append(payload)
+        elif kind == "resumed":
+            self._last_seq.clear()
         elif kind == "finish":
             gaps = any(self.stats.gaps.values()) or any(
                 row["kind"] == "board_lost" for row in payload["alarms"])

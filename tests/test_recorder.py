@@ -179,3 +179,27 @@ def test_replay_finds_a_changed_metric_and_refuses_unknown_trials(
     assert "sway_area_95_mm2: stored" in capsys.readouterr().out
     assert cli.main(["replay", "999"]) == 2
     assert "no trial 999" in capsys.readouterr().err
+
+
+def test_a_pause_is_not_lost_frames(database_url: str, tmp_path: Path) -> None:
+    """The frames of a pause are not recorded, and the trial is still ``complete`` (not
+    ``gaps``): a pause is the therapist's, not a fault. Found by the clinic-day test."""
+    for controller in rig_with_records(tmp_path, database_url):
+        trial = controller.start_trial(Exercise.WEIGHT_SHIFT)
+        time.sleep(1.0)
+        controller.pause_trial()
+        time.sleep(1.0)
+        controller.resume_trial()
+        time.sleep(1.0)
+        controller.stop_trial()
+        assert controller.wait_for_recording(120)
+        recorder = controller.last_recording
+        assert recorder is not None and not any(recorder.stats.gaps.values())
+        with controller.records.sessions() as db:  # type: ignore[union-attr]
+            row = db.get(m.Trial, trial.trial_id)
+            assert row is not None and row.recording_status == "complete"
+            frames = db.scalar(select(func.sum(m.RecordingChunk.frame_count)).where(
+                m.RecordingChunk.trial_id == trial.trial_id,
+                m.RecordingChunk.role == "insole_left"))
+        rate = controller.settings.insole_rate_hz
+        assert 1.6 * rate < frames < 2.6 * rate  # about 2 s recorded of 3 s, not the pause
