@@ -4,8 +4,9 @@ On a 1024x768 landscape tablet the trial controls (start, pause, stop) and the m
 on the first screen, and the targets form ends within two screens; each is a touch target of at
 least 44x44 CSS px. At 768x1024 (portrait tablet) and 390x844 (phone) no page is wider than the
 viewport: the console, the patient display and the clinic-records pages (patients, patient,
-session, compare). The boards table fits its card (reflowed into one card per board on a phone),
-not hidden in a sideways scroller. Screenshots of every page and viewport go to test-artifacts/.
+session, compare). The boards table fits its card (reflowed into one card per board where the
+card is narrow) and so do the records tables (one card per row on a phone), none hidden in a
+sideways scroller. Screenshots of every page and viewport go to test-artifacts/.
 
 The records are seeded through the db query layer (tests/clinic_seed.py) before the server
 starts: a patient with two weekly sessions, each with a recorded walking trial.
@@ -255,7 +256,9 @@ def test_records_pages_fit_portrait_tablet_and_phone(records_server: Any, open_p
         if ready:
             page.wait_for_selector(ready)
         page.wait_for_timeout(300)  # the charts size themselves to their cards
-        assert_fits(page, name, width, height)
+        fitted = assert_fits(page, name, width, height)
+        # The records tables fit too (one card per row on a phone), no sideways scroller.
+        assert not fitted["scrollers"], f"{name} at {width}x{height}: {fitted['scrollers']}"
         assert_touch_targets(page, f"{name} {width}x{height}", ".button, .topbar nav a")
         save_screenshot(page, f"tablet-history-{name}-{width}x{height}.png", full_page=True)
 

@@ -101,3 +101,26 @@ const History = (() => {
   return { api, el, number, day, moment, words, metricGuide, lineChart, downloadLink, pathId,
            renderFacts, renderNotes, formBody };
 })();
+
+/* Each body cell of a records table gets its column's heading as data-label, kept up to date as
+   the pages fill their tables, so that a narrow screen shows each row as a card of labelled
+   values instead of a table wider than the screen (history.css). */
+(() => {
+  function labelCells(table) {
+    const heads = [...table.querySelectorAll("thead th")].map(
+      (th) => th.textContent.replace(/\s+/g, " ").trim());
+    for (const body of table.tBodies) {
+      for (const row of body.rows) {
+        [...row.cells].forEach((cell, index) => {
+          const label = cell.colSpan === 1 ? heads[index] || "" : "";
+          if (label && cell.dataset.label !== label) cell.dataset.label = label;
+        });
+      }
+    }
+  }
+  for (const table of document.querySelectorAll("table.records")) {
+    labelCells(table);
+    new MutationObserver(() => labelCells(table)).observe(table, { childList: true, subtree: true,
+                                                                   characterData: true });
+  }
+})();
