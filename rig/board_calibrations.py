@@ -172,7 +172,9 @@ class BoardCalibrationKeeper:
                 if self._generation.get(role) != generation:
                     return  # the board changed, or was calibrated meanwhile
                 self._loading.pop(role, None)
-                if kept is not None:
+                if kept is None:
+                    self._apply(role, None)  # nominal (already in use): the consoles are told
+                else:
                     if self._apply(role, kept.board_calibration):
                         self._kept[role] = kept
                         log.info("%s %s: using its %s calibration of %s", role, serial,

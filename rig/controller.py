@@ -515,7 +515,7 @@ class RigController:
             self._use_calibration(result.calibration)
             claimed = self.board_calibrations.claim(result.changed_boards)
         self.board_calibrations.keep(claimed, result, clinician_id)
-        self._publish_now.set()
+        self._controls_changed()  # every console reads the boards' calibrations again
         return result
 
     def _use_board_calibration(self, role: str,
@@ -534,7 +534,7 @@ class RigController:
             return False
         parts[role] = chosen
         self._use_calibration(RigCalibration(**parts))
-        self._publish_now.set()
+        self._controls_changed()
         return True
 
     def board_calibration_status(self) -> list[dict[str, Any]]:

@@ -184,17 +184,117 @@
     api("POST", "/api/rig/tare").then(function (r) {
       out.setAttribute("data-accepted", r.accepted ? "true" : "false");
       say(out, r.accepted ? "\u2713 Bars tared." : "\u2717 Refused: " + r.reason, r.accepted);
+      fillBoardCalibrations(r.boards_calibration);
     }).catch(function (err) { say(out, err.message, false); });
   });
 
+  /* Each board's calibration in use (GET /api/rig boards_calibration: kind, calibrated_at UTC,
+   * age_s, by, or "none"): "Bars: tared 3 days ago by Dr X", a warning for a board with none. */
+  var BOARD_LABEL = {bars: "Bars", insole_left: "Left insole", insole_right: "Right insole"};
+  var KIND_LABEL = {tare: "tared", known_weight: "calibrated with a known weight",
+                    body_weight: "calibrated to body weight"};
+  var boardCalibrations = null, boardCalibrationsAtMs = 0;
+
+  function ago(seconds) {
+    var minutes = seconds / 60, hours = minutes / 60, days = hours / 24;
+    function n(value, unit) { var r = Math.round(value); return r + " " + unit + (r === 1 ? "" : "s") + " ago"; }
+    if (seconds < 60) return "just now";
+    if (minutes < 60) return n(minutes, "minute");
+    if (hours < 24) return n(hours, "hour");
+    return n(days, "day");
+  }
+
+  function fillBoardCalibrations(list) {
+    if (!Array.isArray(list)) return;
+    boardCalibrations = list;
+    boardCalibrationsAtMs = Date.now();
+    renderBoardCalibrations();
+  }
+
+  function renderBoardCalibrations() {
+    if (boardCalibrations === null) return;
+    var ul = byId("board-calibrations");
+    var sinceS = (Date.now() - boardCalibrationsAtMs) / 1000;
+    ul.textContent = "";
+    if (boardCalibrations.length === 0) {
+      var none = document.createElement("li");
+      none.className = "empty";
+      none.textContent = "No boards on this rig.";
+      ul.appendChild(none);
+    }
+    boardCalibrations.forEach(function (b) {
+      var li = document.createElement("li");
+      var name = BOARD_LABEL[b.role] || b.role;
+      li.setAttribute("data-role", b.role);
+      li.setAttribute("data-calibration", b.calibration);
+      if (b.calibration === "stored" || b.calibration === "unsaved") {
+        li.textContent = name + ": " + (KIND_LABEL[b.kind] || b.kind) + " " +
+          ago(b.age_s + sinceS) + (b.by ? " by " + b.by : "") +
+          (b.warning ? ". \u26A0 " + b.warning : ".");
+        li.title = "since " + b.calibrated_at + " (UTC)";
+      } else {
+        li.textContent = "\u26A0 " + name + ": " + (b.warning || "no stored calibration.");
+      }
+      ul.appendChild(li);
+    });
+  }
+  window.setInterval(renderBoardCalibrations, 30000);
+  // Also read at once on its own (useRig fills it again on every change of the rig's controls).
+  api("GET", "/api/rig").then(function (state) {
+    if (boardCalibrations === null) fillBoardCalibrations(state.boards_calibration);
+  }).catch(function () {});
+
+  byId("known-weight-button").addEventListener("click", function () {
+    var out = byId("known-weight-result");
+    var mass = Number(byId("known-mass").value);
+    out.setAttribute("data-accepted", "");
+    if (!(mass > 0)) { say(out, "Enter the weight's mass in kg.", false); return; }
+    var where = byId("known-where").value.split(":");
+    var body = {mass_kg: mass};
+    if (where[0] === "post") body.post = Number(where[1]); else body.bar = where[1];
+    say(out, "Measuring\u2026 keep hands off the bars.");
+    api("POST", "/api/rig/calibration/bars", body).then(function (r) {
+      out.setAttribute("data-accepted", r.accepted ? "true" : "false");
+      say(out, (r.accepted ? "\u2713 Accepted: " : "\u2717 Refused: ") + r.reason, r.accepted);
+      fillBoardCalibrations(r.boards_calibration);
+    }).catch(function (err) { say(out, err.message, false); });
+  });
+
+  /* The insole wizard: each phase is checked by the rig as it ends (accepted, or refused with
+   * the reason); a refused phase is repeated alone, the others are kept. */
   var PHASES = ["both", "left", "right"];
   var PHASE_LABEL = {both: "both feet", left: "left foot", right: "right foot"};
   var wizard = {index: 0, busy: false};
   var steps = byId("calib-steps");
   var progress = byId("calib-progress");
 
-  function phaseState(phase, state) {
-    steps.querySelector('[data-phase="' + phase + '"]').setAttribute("data-state", state);
+  function phaseState(phase, state, note) {
+    var li = steps.querySelector('[data-phase="' + phase + '"]');
+    li.setAttribute("data-state", state);
+    var span = li.querySelector(".phase-note");
+    if (!span) {
+      span = document.createElement("span");
+      span.className = "phase-note";
+      li.appendChild(span);
+    }
+    span.textContent = note || "";
+  }
+
+  function firstToDo() {
+    for (var i = 0; i < PHASES.length; i++) {
+      var li = steps.querySelector('[data-phase="' + PHASES[i] + '"]');
+      if (li.getAttribute("data-state") !== "done") return i;
+    }
+    return PHASES.length;
+  }
+
+  function askRepeat(phase, reason) {
+    phaseState(phase, "refused", "\u2717 repeat");
+    wizard.index = PHASES.indexOf(phase);
+    byId("calib-next").textContent = "Repeat this phase: " + PHASE_LABEL[phase];
+    byId("calib-say").textContent = "Only the " + PHASE_LABEL[phase] + " phase needs repeating.";
+    byId("calib-result").setAttribute("data-accepted", "false");
+    say(byId("calib-result"), "\u2717 Refused: " + reason, false);
   }
 
   function animateProgress(ms) {
@@ -228,11 +328,14 @@
     phaseState(phase, "capturing");
     byId("calib-wizard").setAttribute("data-phase", phase);
     byId("calib-say").textContent = "Hold still on the " + PHASE_LABEL[phase] + "\u2026";
+    out.setAttribute("data-accepted", "");
+    say(out, "");
     animateProgress(CAPTURE_HOLD_MS);
     window.setTimeout(function () {
       api("POST", "/api/rig/calibration/insoles/" + phase).then(function (r) {
-        phaseState(phase, "done");
-        wizard.index += 1;
+        if (!r.accepted) { askRepeat(phase, r.reason); return null; }
+        phaseState(phase, "done", "\u2713 accepted");
+        wizard.index = firstToDo();
         if (wizard.index < PHASES.length) {
           var upcoming = PHASES[wizard.index];
           byId("calib-say").textContent = "\u2713 " + r.samples + " samples. Now the " +
@@ -242,12 +345,24 @@
         }
         byId("calib-say").textContent = "Computing\u2026";
         return api("POST", "/api/rig/calibration/insoles").then(function (result) {
+          fillBoardCalibrations(result.boards_calibration);
+          if (!result.accepted && result.repeat_phase) {
+            askRepeat(result.repeat_phase, result.reason);
+            return;
+          }
           out.setAttribute("data-accepted", result.accepted ? "true" : "false");
           say(out, result.accepted ? "\u2713 Accepted: insoles calibrated to body weight."
             : "\u2717 Rejected: " + result.reason, result.accepted);
-          byId("calib-say").textContent = result.accepted ? "Done." : "Restart and try again.";
-          next.textContent = "Done";
-          wizard.index = PHASES.length;
+          if (result.accepted) {
+            byId("calib-say").textContent = "Done.";
+            next.textContent = "Done";
+            wizard.index = PHASES.length;
+          } else {  // the phases together do not fit: all three again
+            PHASES.forEach(function (p) { phaseState(p, "todo"); });
+            wizard.index = 0;
+            byId("calib-say").textContent = "All three phases again, please.";
+            next.textContent = "Start again: both feet";
+          }
         });
       }).catch(function (err) {
         phaseState(phase, "todo");
