@@ -17,6 +17,7 @@ from processing.calibration_procedures import (
     StandingPhase,
     SteadinessLimits,
     bar_gain_from_weight,
+    check_standing_phase,
     insole_body_weight_calibration,
     post_gain_from_weight,
     tare_bars,
@@ -366,3 +367,61 @@ def test_body_weight_calibration_scales_table_insoles() -> None:
                                    rtol=1e-12)
         np.testing.assert_array_equal(new.table_counts, table_fsr.table_counts)
         assert new.to_dicts()[0]["kind"] == "fsr_table"
+
+
+# -- insoles: each phase checked as it is captured ---------------------------------------------
+
+
+def test_each_good_phase_is_accepted_with_its_loads() -> None:
+    both, left, right = phases(1.0, 1.0)
+    for key, captured in (("both", both), ("left", left), ("right", right)):
+        check = check_standing_phase(rig(), BODY_MASS_KG, key, captured,
+                                     None if key == "both" else both)
+        assert check.accepted, check.reason
+        assert check.phase == key and check.inputs["samples"] == 500
+    check = check_standing_phase(rig(), BODY_MASS_KG, "left", left, both)
+    assert check.inputs["left_foot_pct_bw"] == pytest.approx(92.0, abs=0.01)  # 100 - 8 on bars
+    assert check.inputs["right_foot_pct_bw"] == pytest.approx(0.0, abs=0.01)
+    assert check.inputs["bars_pct_bw"] == pytest.approx(8.0, abs=0.01)
+    json.dumps(check.inputs, allow_nan=False)
+
+
+def test_a_foot_not_lifted_is_refused_in_that_phase_with_or_without_the_both_feet_phase() -> None:
+    both, left, _ = phases(1.0, 1.0, lifted_n=0.2 * WEIGHT_N)
+    for on_both in (both, None):
+        check = check_standing_phase(rig(), BODY_MASS_KG, "left", left, on_both)
+        assert not check.accepted and check.phase == "left"
+        assert check.reason.startswith("The right foot did not seem lifted while standing on "
+                                       "the left foot only")
+        assert "Repeat this phase" in check.reason
+    # The both-feet phase itself is fine: only the left phase is refused.
+    assert check_standing_phase(rig(), BODY_MASS_KG, "both", both).accepted
+
+
+def test_a_phase_is_refused_for_the_bars_and_for_swaying() -> None:
+    _, left, _ = phases(1.0, 1.0, bars_pct=(2.0, 35.0, 10.0))
+    check = check_standing_phase(rig(), BODY_MASS_KG, "left", left)
+    assert not check.accepted and "held the bars too much" in check.reason
+    sway_n = 0.1 * WEIGHT_N * np.sin(2 * np.pi * np.arange(500) / 100.0)
+    both = phases(1.0, 1.0)[0]
+    swaying = StandingPhase(insole_counts(0.49 * WEIGHT_N + sway_n, 1.0),
+                            insole_counts(0.49 * WEIGHT_N - sway_n, 1.0), both.bar_counts)
+    check = check_standing_phase(rig(), BODY_MASS_KG, "both", swaying)
+    assert not check.accepted and "not standing still while standing on both feet" in check.reason
+    with pytest.raises(ValueError, match="phase must be one of"):
+        check_standing_phase(rig(), BODY_MASS_KG, "sitting", both)
+
+
+def test_a_whole_calibration_refused_for_one_phase_names_that_phase() -> None:
+    lifted = insole_body_weight_calibration(rig(), BODY_MASS_KG,
+                                            *phases(1.0, 1.0, lifted_n=0.2 * WEIGHT_N))
+    assert not lifted.accepted and lifted.repeat_phase == "left"
+    held = insole_body_weight_calibration(rig(), BODY_MASS_KG,
+                                          *phases(1.0, 1.0, bars_pct=(2.0, 8.0, 30.0)))
+    assert not held.accepted and held.repeat_phase == "right"
+    # Phases that do not agree, or an implausible factor: the whole calibration again.
+    disagree = insole_body_weight_calibration(rig(), BODY_MASS_KG,
+                                              *phases(1.0, 1.0, extra_both_n=0.25 * WEIGHT_N))
+    assert not disagree.accepted and disagree.repeat_phase is None
+    assert insole_body_weight_calibration(rig(), BODY_MASS_KG,
+                                          *phases(1.0, 1.0)).repeat_phase is None
