@@ -68,14 +68,18 @@ def count_calibrations(session: Session, role: str, serial_number: int) -> int:
 
 
 def newest_calibration(session: Session, role: str, serial_number: int,
-                       kind: str | None = None) -> BoardCalibrationOut | None:
-    """The board's newest calibration (of ``kind``, when given), or None when it has none."""
+                       kind: str | None = None, rig_id: str | None = None
+                       ) -> BoardCalibrationOut | None:
+    """The board's newest calibration (of ``kind``, and made on ``rig_id``, when given), or
+    None when it has none."""
     query = (select(m.BoardCalibration, m.Clinician.name)
              .outerjoin(m.Clinician, m.Clinician.id == m.BoardCalibration.clinician_id)
              .where(m.BoardCalibration.role == role,
                     m.BoardCalibration.serial_number == serial_number))
     if kind is not None:
         query = query.where(m.BoardCalibration.kind == kind)
+    if rig_id is not None:
+        query = query.where(m.BoardCalibration.rig_id == rig_id)
     found = session.execute(query.order_by(m.BoardCalibration.created_at.desc(),
                                            m.BoardCalibration.id.desc()).limit(1)).first()
     return None if found is None else _out(found[0], found[1])

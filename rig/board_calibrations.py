@@ -49,6 +49,8 @@ KIND_OF_METHOD = {procedures.TARE: "tare", procedures.POST_GAIN: "known_weight",
 #: While the database cannot be read, a board's stored calibration is asked for again this
 #: often (s).
 RETRY_S = 5.0
+#: The serial number of a board whose EEPROM was never programmed (firmware default).
+UNSET_SERIAL = 0
 NO_CALIBRATION = "No stored calibration: nominal (datasheet) values only. Calibrate this board."
 
 
@@ -76,9 +78,12 @@ class BoardCalibrations:
 
     def newest(self, role: str, serial_number: int) -> KeptCalibration | None:
         """The board's newest stored calibration; None when it has none (or only unreadable
-        ones: logged)."""
+        ones: logged). Serial number 0 is a board whose EEPROM was never given one
+        (docs/hardware.md): it only finds what was made on this rig."""
         with self.records.sessions() as session:
-            row = db_calibrations.newest_calibration(session, role, serial_number)
+            row = db_calibrations.newest_calibration(
+                session, role, serial_number,
+                rig_id=self.rig_id if serial_number == UNSET_SERIAL else None)
         if row is None:
             return None
         try:
