@@ -18,6 +18,11 @@
   var STORE_WAIT_MS = 30000;    // the recorder stores the trial after stop, in the background
 
   var rig = null;               // the rig's state (GET /api/rig and every control's answer)
+  // The rig's controls_version in `rig`: a live message with another one means a control
+  // changed (in this tab, another tab or another device), and the rig is read again.
+  var rigVersion = null;
+  var refreshing = false, refreshAgain = false, refreshFailedMs = 0;
+  var REFRESH_RETRY_MS = 1000;
 
   function say(el, text, ok) {
     el.textContent = text;
@@ -31,11 +36,42 @@
 
   function useRig(state) {
     rig = state;
+    if (typeof state.controls_version === "number") rigVersion = state.controls_version;
     fillOnRig();
     markExercise(state.exercise);
     fillFeedback(state.feedback);
-    if (state.last_summary && byId("summary").hidden) showSummary(state.last_summary, false);
+    fillMarks(state.trial);
+    syncTargets();
+    if (state.trial && state.trial.state !== "stopped") byId("summary").hidden = true;
+    else if (state.last_summary && byId("summary").hidden) showSummary(state.last_summary, false);
     return state;
+  }
+
+  /** Read the rig again (another tab or device changed it); one request at a time. */
+  function refresh() {
+    if (refreshing) { refreshAgain = true; return; }
+    refreshing = true;
+    api("GET", "/api/rig").then(useRig).catch(function () {
+      refreshFailedMs = Date.now();
+    }).then(function () {
+      refreshing = false;
+      if (refreshAgain) { refreshAgain = false; refresh(); }
+    });
+  }
+
+  /** The marks of the rig's trial, as the server has them (every tab's). */
+  function fillMarks(trial) {
+    var list = byId("mark-list");
+    var marks = trial && trial.marks ? trial.marks : [];
+    var key = JSON.stringify(marks);
+    if (list.getAttribute("data-marks") === key) return;
+    list.setAttribute("data-marks", key);
+    list.textContent = "";
+    marks.forEach(function (mark) {
+      var li = document.createElement("li");
+      li.textContent = mark.elapsed_s.toFixed(1) + " s \u2013 " + mark.note;
+      list.appendChild(li);
+    });
   }
 
   /* ------------------------------------------------------------------ 1. patient */
@@ -431,6 +467,19 @@
       " \u00b7 limit " + both("limit") + " \u00b7 hands max " + both("max_hand_support");
   }
 
+  /** The rig's targets into the form, in the unit they were set in, unless the therapist is
+   *  editing the form in this tab (then only the "Now:" line). */
+  function syncTargets() {
+    if (!rig) return;
+    var editing = byId("targets-form").contains(document.activeElement) &&
+      document.activeElement !== document.body;
+    if (editing) { byId("targets-now").textContent = describeTargets(rig.targets); return; }
+    byId("target-unit").querySelectorAll("input").forEach(function (radio) {
+      radio.checked = radio.value === (rig.targets.unit || "pct_bw");
+    });
+    fillTargets();
+  }
+
   byId("target-unit").addEventListener("change", fillTargets);
 
   byId("targets-form").addEventListener("submit", function (event) {
@@ -579,6 +628,9 @@
   C.onMessage(function (msg) {
     if (msg.feedback) fillFeedback(msg.feedback);
     if (msg.exercise && msg.exercise !== selectedExercise) markExercise(msg.exercise);
+    if (rig && typeof msg.controls_version === "number" &&
+        (msg.controls_version !== rigVersion || msg.server_instance !== rig.server.instance) &&
+        Date.now() - refreshFailedMs > REFRESH_RETRY_MS) refresh();
   });
 
   api("GET", "/api/rig").then(function (state) {
@@ -589,5 +641,5 @@
   search();
   resetWizard();
 
-  window.gaitControls = {api: api, showSummary: showSummary};
+  window.gaitControls = {api: api, showSummary: showSummary, refresh: refresh};
 })();
