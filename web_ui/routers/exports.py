@@ -1,5 +1,6 @@
 """Downloads: a trial's raw samples and steps (CSV) and C3D; PDF reports per session and per
-patient; and the plain-language guide to the metrics the pages and reports show."""
+patient; the plain-language guide to the metrics the pages and reports show, and the
+amputation levels every patient form offers."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from rig import exports
+from rig.history import LevelChoice, amputation_levels
 from rig.metric_guide import GUIDE, MetricGuide
 from rig.permissions import Permission
 from web_ui.api_input import RecordId
@@ -58,3 +60,10 @@ def patient_report(patient_id: RecordId, history: History) -> StreamingResponse:
 def metric_guide() -> list[MetricGuide]:
     """Each progress metric: label, unit, which way is better, and a plain explanation."""
     return list(GUIDE)
+
+
+@router.get("/amputation-levels")
+def levels() -> list[LevelChoice]:
+    """The amputation levels the records keep, with their words: the console's patient form and
+    the records pages offer this one list."""
+    return amputation_levels()

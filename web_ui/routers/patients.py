@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BeforeValidator, Field, model_validator
 
 from rig.history import (
+    AmputationLevel,
     BodyMassOut,
     ComponentOut,
     NoteOut,
@@ -28,8 +29,7 @@ router = APIRouter(prefix="/api/patients", tags=["patients"])
 READ, WRITE = [requires(Permission.VIEW_RECORDS)], [requires(Permission.EDIT_RECORDS)]
 
 Side = Literal["left", "right", "bilateral"]
-Level = Literal["partial_foot", "ankle_disarticulation", "transtibial", "knee_disarticulation",
-                "transfemoral", "hip_disarticulation", "other"]
+Level = AmputationLevel  # the records' one list (db.models.AMPUTATION_LEVELS)
 ComponentKind = Literal["foot", "knee", "socket", "liner", "pylon", "suspension", "other"]
 Author = Literal["patient", "therapist", "prosthetist"]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$",

@@ -40,7 +40,9 @@
     fillOnRig();
     markExercise(state.exercise);
     fillFeedback(state.feedback);
+    fillVisit(state);
     fillMarks(state.trial);
+    fillBoardCalibrations(state.boards_calibration);
     syncTargets();
     if (state.trial && state.trial.state !== "stopped") byId("summary").hidden = true;
     else if (state.last_summary && byId("summary").hidden) showSummary(state.last_summary, false);
@@ -80,14 +82,30 @@
   var pickerNote = byId("picker-note");
   var recordsAvailable = true;
 
-  var LEVEL_NAMES = {transtibial: "transtibial", transfemoral: "transfemoral", other: "other level"};
+  // The amputation levels: the records' one list (GET /api/amputation-levels), also offered here.
+  var LEVEL_NAMES = {};
+  var levelWanted = null;     // a level to show once the list has come
+  function fillLevels(levels) {
+    var select = byId("patient-level");
+    select.textContent = "";
+    levels.forEach(function (level) {
+      var option = document.createElement("option");
+      option.value = level.key;
+      option.textContent = level.label;
+      select.appendChild(option);
+      LEVEL_NAMES[level.key] = level.label.toLowerCase();
+    });
+    if (levelWanted) select.value = levelWanted;
+    if (rig) fillOnRig();
+  }
 
   function fillOnRig() {
     var p = rig.patient;
     byId("rig-patient-name").textContent = p.display_name;
     byId("rig-patient-facts").textContent = p.body_mass_kg + " kg \u00b7 " +
       (p.prosthetic_side === "left" ? "left" : "right") + " prosthesis" +
-      (p.amputation_level ? ", " + LEVEL_NAMES[p.amputation_level] : "") +
+      (p.amputation_level ? ", " + (LEVEL_NAMES[p.amputation_level] ||
+        p.amputation_level.replace(/_/g, " ")) : "") +
       (p.patient_id ? " \u00b7 record #" + p.patient_id : " \u00b7 not from the records");
   }
 
@@ -99,13 +117,14 @@
     form.querySelectorAll('input[name="side"]').forEach(function (radio) {
       radio.checked = radio.value === side;
     });
-    // The rig knows transtibial, transfemoral and other; the records know finer levels.
-    var level = p.amputation_level;
-    if (level) byId("patient-level").value = RIG_LEVELS[level] ? level : "other";
+    // The rig offers the records' own levels, so a patient's level is kept as it is.
+    if (p.amputation_level) {
+      levelWanted = p.amputation_level;
+      byId("patient-level").value = p.amputation_level;
+    }
     byId("patient-id").value = p.patient_id || p.id || "";
     recordMassKg = isNum(p.current_body_mass_kg) ? p.current_body_mass_kg : null;
   }
-  var RIG_LEVELS = {transtibial: true, transfemoral: true, other: true};
   var recordMassKg = null;   // the newest weighing in the records of the picked patient
 
   var searchTimer = null;
@@ -181,7 +200,7 @@
       display_name: byId("patient-display-name").value.trim(),
       body_mass_kg: Number(byId("patient-mass").value),
       prosthetic_side: sideInput ? sideInput.value : null,
-      amputation_level: byId("patient-level").value
+      amputation_level: byId("patient-level").value || null
     };
     if (!body.prosthetic_side) { say(result, "Choose the prosthetic side.", false); return; }
     var id = byId("patient-id").value;
@@ -198,8 +217,7 @@
       body.patient_id = patientId;
       return api("PUT", "/api/rig/patient", body).then(function (state) {
         useRig(state);
-        if (patientId) {
-          api("POST", "/api/sessions", {patient_id: patientId}).catch(function () {});
+        if (patientId) {  // the server opened (or resumed) today's session
           if (recordMassKg !== null && Math.abs(recordMassKg - body.body_mass_kg) >= 0.05) {
             // The therapist weighed the patient today: the records keep the new body mass.
             api("POST", "/api/patients/" + patientId + "/body-masses",
@@ -545,7 +563,56 @@
   /* ------------------------------------------------------------------ 4. trial */
   var trialOut = byId("trial-result");
 
+  /* ---------------------------------------------- the visit: session and shoes worn */
+  function fillVisit(state) {
+    var visit = state.session;
+    var text = byId("visit-session");
+    if (visit) {
+      text.textContent = "Session #" + visit.id + " open since " +
+        new Date(visit.started_at).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}) +
+        ": every trial is stored in it.";
+    } else {
+      text.textContent = state.patient && state.patient.patient_id
+        ? "Session ended. Starting a trial opens today\u2019s session again."
+        : "No patient from the records: trials are stored as unassigned (assign them in the records).";
+    }
+    byId("session-end").hidden = !visit;
+    var same = byId("footwear-same");
+    same.hidden = !state.footwear_last || state.footwear === state.footwear_last;
+    same.textContent = "Same shoes as last time: " + (state.footwear_last || "");
+    byId("footwear-now").textContent = state.footwear
+      ? "\u2713 Shoes: " + state.footwear : "Shoes not confirmed yet.";
+    byId("footwear-form").setAttribute("data-confirmed", state.footwear ? "true" : "false");
+  }
+
+  function confirmShoes(text) {
+    return api("PUT", "/api/rig/footwear", {footwear: text}).then(useRig)
+      .catch(function (err) { say(byId("footwear-now"), err.message, false); });
+  }
+
+  byId("footwear-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = byId("footwear-input").value.trim();
+    if (!text) { say(byId("footwear-now"), "Type the shoes the patient wears.", false); return; }
+    confirmShoes(text);
+  });
+  byId("footwear-same").addEventListener("click", function () {
+    if (rig && rig.footwear_last) confirmShoes(rig.footwear_last);
+  });
+  byId("session-end").addEventListener("click", function () {
+    api("POST", "/api/rig/session/end").then(function (state) {
+      useRig(state);
+      say(trialOut, "\u2713 Session ended: it is in the patient\u2019s records.", true);
+    }).catch(function (err) { say(trialOut, err.message, false); });
+  });
+
   byId("trial-start").addEventListener("click", function () {
+    if (rig && rig.patient && rig.patient.patient_id && !rig.footwear) {
+      // Footwear changes the prosthesis' alignment: every trial of a patient records the shoes.
+      say(trialOut, "Which shoes is the patient wearing? Confirm them below, then start.", false);
+      byId("footwear-input").focus();
+      return;
+    }
     api("POST", "/api/rig/trial", {exercise: selectedExercise}).then(function (state) {
       useRig(state);
       byId("mark-list").textContent = "";
@@ -633,6 +700,8 @@
         Date.now() - refreshFailedMs > REFRESH_RETRY_MS) refresh();
   });
 
+  api("GET", "/api/amputation-levels").then(fillLevels)
+    .catch(function (err) { say(byId("patient-result"), err.message, false); });
   api("GET", "/api/rig").then(function (state) {
     useRig(state);
     fillPatientForm(state.patient);

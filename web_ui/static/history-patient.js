@@ -24,14 +24,15 @@
 
   /* A chart per metric, one line per exercise it was measured in (detail.progress_series: the
      server takes each metric only from the exercises it belongs to). */
-  async function progress(allSeries) {
+  async function progress(allSeries, sessionPoints) {
     const guide = await History.metricGuide();
     const box = document.getElementById("progress-charts");
     box.replaceChildren();
+    // every chart on the same time axis: each session, oldest first (a day either side of one)
+    const x = sessionPoints.map((p) => Date.parse(p.started_at) / 1000);
+    const xRange = x.length === 1 ? [x[0] - 86400, x[0] + 86400] : undefined;
     for (const metric of guide) {
       const lines = allSeries.filter((s) => s.metric === metric.key && s.points.length);
-      const x = [...new Set(lines.flatMap((s) => s.points.map((p) => Date.parse(p.started_at) / 1000)))]
-        .sort((a, b) => a - b);
       const shown = lines.reduce((n, s) => n + s.points.length, 0);
       const name = (s) => (s.exercise === null ? "per session" : words(s.exercise));
       const from = lines.length ? el("p", { class: "chart-from" }, "From: ", ...lines.map((s, i) =>
@@ -51,7 +52,7 @@
         return { label: name(s), values: x.map((t) => (at.has(t) ? at.get(t) : null)),
           color: EXERCISE_COLOURS[s.exercise] || "#0b6bcb", points: true, spanGaps: true };
       });
-      lineChart(chart, { x, time: true, xLabel: "session", yLabel: metric.unit, series });
+      lineChart(chart, { x, xRange, time: true, xLabel: "session", yLabel: metric.unit, series });
     }
   }
 
@@ -127,7 +128,7 @@
       sessions(detail.sessions);
       notes(detail.notes);
       compareChoices(trials);
-      await progress(detail.progress_series);
+      await progress(detail.progress_series, detail.progress);
       document.getElementById("patient-page").dataset.loaded = "true";
     } catch (exc) {
       document.getElementById("page-error").textContent = exc.message;

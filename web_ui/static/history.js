@@ -41,13 +41,14 @@ const History = (() => {
     return guide;
   }
 
-  /* A uPlot line chart in `container`; series: [{label, values, color, width, dash, points}]. */
-  function lineChart(container, { x, series, xLabel, yLabel, time = false, height = 220 }) {
+  /* A uPlot line chart in `container`; series: [{label, values, color, width, dash, points}];
+     xRange: [min, max] of the x axis (default: the data's). */
+  function lineChart(container, { x, series, xLabel, yLabel, time = false, height = 220, xRange }) {
     container.replaceChildren();
     const width = Math.max(280, container.clientWidth || 360);
     const options = {
       width, height,
-      scales: { x: { time } },
+      scales: { x: xRange ? { time, range: xRange } : { time } },
       legend: { show: series.length > 1 },
       axes: [{ label: xLabel, size: 44 }, { label: yLabel, size: 56 }],
       series: [{ label: xLabel }, ...series.map((s) => ({
