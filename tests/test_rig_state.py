@@ -244,3 +244,27 @@ def test_every_control_raises_the_version_the_consoles_watch(tmp_path: Path) -> 
         assert versions == sorted(set(versions)) and len(versions) == 7
     finally:
         live.stop()
+
+
+def test_the_writer_waits_out_a_database_outage_and_stores_the_newest_state(
+        database_url: str) -> None:
+    from rig.rig_state import RigStateWriter
+    from tests.test_database_outage import database_away
+
+    records = Records.open(database_url)
+    state = {"version": 1, "exercise": "walking"}
+    writer = RigStateWriter(records, "rig-1", lambda: dict(state))
+    try:
+        writer.changed()
+        assert writer.flush(10) and writer.load() == state
+        with database_away(database_url):
+            state["exercise"] = "weight_shift"
+            writer.changed()
+            assert not writer.flush(1.0)  # the database refuses it meanwhile
+            state["exercise"] = "sit_to_stand"  # a second change while away
+            writer.changed()
+        assert writer.flush(30)
+        assert writer.load() == {"version": 1, "exercise": "sit_to_stand"}  # the newest
+    finally:
+        assert writer.close()
+        records.close()
