@@ -54,11 +54,18 @@ def last_activity(session: Session, row: m.TrainingSession) -> datetime:
 
 
 def _close(session: Session, row: m.TrainingSession, at: datetime | None = None) -> None:
-    """End ``row`` at its last trial's end (or ``at`` when it holds no trial)."""
+    """End ``row`` at its last trial's end; at ``at`` (now) when it holds no trial, or when a
+    trial's end is not stored yet (its recording is still being written: it stopped just
+    before ``at``)."""
     if row.ended_at is None:
-        has_trials = session.scalar(select(func.count(m.Trial.id))
-                                    .where(m.Trial.session_id == row.id))
-        row.ended_at = last_activity(session, row) if has_trials or at is None else at
+        counts = session.execute(
+            select(func.count(m.Trial.id), func.count(m.Trial.ended_at))
+            .where(m.Trial.session_id == row.id)).one()
+        trials_held, trials_ended = int(counts[0]), int(counts[1])
+        if at is not None and (trials_held == 0 or trials_ended < trials_held):
+            row.ended_at = at
+        else:
+            row.ended_at = last_activity(session, row)
 
 
 def open_sessions(session: Session, rig_id: str) -> list[m.TrainingSession]:

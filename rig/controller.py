@@ -227,10 +227,12 @@ class RigController:
         with self._lock:
             if self.trial is not None and self.trial.state != "stopped":
                 raise TrialStateError("stop the trial before changing the patient")
-            if patient.patient_id != self.patient.patient_id or patient.patient_id is None:
+            same_patient = patient.patient_id is not None and \
+                patient.patient_id == self.patient.patient_id
+            self._open_visit(patient.patient_id, clinician_id)  # an unknown record: refused
+            if not same_patient:
                 self.footwear = None  # each patient's shoes are confirmed for them
             self.patient = patient
-            self._open_visit(clinician_id)
             self.monitor = TargetMonitor(patient.prosthetic_side, self.monitor.exercise,
                                          self.monitor.targets)
             if self.calibration is not None:
@@ -260,16 +262,20 @@ class RigController:
         self._controls_changed(save=True)
         return self.feedback
 
-    def _open_visit(self, clinician_id: int | None) -> None:
-        """The session for the patient on the rig (None for one not from the records)."""
+    def _open_visit(self, patient_id: int | None, clinician_id: int | None) -> None:
+        """The session of the visit of ``patient_id`` (None: a patient not from the records,
+        whose trials are unassigned). A session other than the one open so far is a new
+        visit: its shoes are confirmed again (one tap when they are the same)."""
         if self.visits is None:
             return
-        patient_id = self.patient.patient_id
         if patient_id is None:
             self.visits.leave()
             self.visit, self.footwear_last = None, None
             return
-        self.visit = self.visits.confirm(patient_id, clinician_id)
+        visit = self.visits.confirm(patient_id, clinician_id)
+        if self.visit is None or visit.id != self.visit.id:
+            self.footwear = None
+        self.visit = visit
         self.footwear_last = self.visits.last_footwear(patient_id)
 
     def set_footwear(self, footwear: str | None) -> None:
@@ -283,6 +289,7 @@ class RigController:
     def end_session(self) -> SessionOut | None:
         """End the open clinic session (at its last trial's end); the patient stays on the rig
         and a new trial reopens the day's session."""
+        self.wait_for_recording(10.0)  # the last trial's end stored: the session ends there
         with self._lock:
             if self.trial is not None and self.trial.state != "stopped":
                 raise TrialStateError("stop the trial before ending the session")
@@ -308,7 +315,7 @@ class RigController:
             trial_id = 0
             if self.records is not None:
                 if self.patient.patient_id is not None:  # today's session, even after an end
-                    self._open_visit(clinician_id)
+                    self._open_visit(self.patient.patient_id, clinician_id)
                 trial_id = self.records.start_trial(
                     self.settings.rig_id, exercise.value,
                     session_id=None if self.visit is None else self.visit.id,
@@ -332,6 +339,8 @@ class RigController:
     def resume_trial(self) -> None:
         with self._lock:
             self._current_trial().resume(time.monotonic())
+            if self.recording is not None:
+                self.recording.resumed()
         self._controls_changed()
 
     def mark(self, note: str) -> dict[str, Any]:

@@ -13,11 +13,11 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from db import sessions
+from db import clinic, sessions
 from db.views import SessionOut
 from rig.records import Records
 
-__all__ = ["SessionOut", "Visits", "day_start"]
+__all__ = ["SessionOut", "UnknownPatientError", "Visits", "day_start"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,10 @@ def day_start(now: datetime) -> datetime:
     """Midnight (UTC) of the day ``now`` falls on in the rig's local time: a visit is a day."""
     local = now.astimezone()
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+class UnknownPatientError(LookupError):
+    """The patient named is not in the records."""
 
 
 class Visits:
@@ -45,8 +49,12 @@ class Visits:
         """The session of this patient's visit today (opened, or resumed)."""
         now = self.clock()
         with self.records.sessions() as db:
-            visit, new = sessions.open_visit(db, patient_id, self.rig_id, clinician_id, now,
-                                             day_start(now))
+            try:
+                visit, new = sessions.open_visit(db, patient_id, self.rig_id, clinician_id,
+                                                 now, day_start(now))
+            except clinic.NotFoundError as exc:
+                raise UnknownPatientError(f"patient {patient_id} is not in the records") \
+                    from exc
         log.info("session %d %s for patient %d", visit.id, "opened" if new else "resumed",
                  patient_id)
         return visit

@@ -96,7 +96,14 @@ def test_another_patient_ends_the_open_session(live: LiveServer) -> None:
     assert second["id"] != first and second["patient_id"] == ben
     assert ben_state["footwear"] is None  # another patient: their shoes are asked again
     ana_visit = rig_api.get(f"{url}/api/sessions/{first}").json()
-    assert ana_visit["session"]["ended_at"] == ana_visit["trials"][-1]["ended_at"]
+    assert ana_visit["session"]["ended_at"] is not None
+    live.controller.wait_for_recording()
+    ana_visit = rig_api.get(f"{url}/api/sessions/{first}").json()
+    # At its last trial's end, or (its end still being written when Ben was confirmed) just
+    # after it.
+    session_end = datetime.fromisoformat(ana_visit["session"]["ended_at"])
+    trial_end = datetime.fromisoformat(ana_visit["trials"][-1]["ended_at"])
+    assert timedelta(0) <= session_end - trial_end < timedelta(seconds=5)
     sessions_of_ana = rig_api.get(f"{url}/api/patients/{ana}").json()["sessions"]
     assert [s["id"] for s in sessions_of_ana] == [first]
     assert sessions_of_ana[0]["trial_count"] == 1
@@ -175,3 +182,16 @@ def test_idle_sessions_end_at_their_last_trial_and_a_new_day_opens_a_new_one(
             assert row is not None and row.ended_at == morning + timedelta(minutes=7)
     finally:
         records.close()
+
+
+def test_a_patient_not_in_the_records_is_refused_and_nothing_changes(live: LiveServer) -> None:
+    url = live.url
+    ana = new_patient(url, "V-5")
+    before = confirm(url, ana)
+    answer = rig_api.put(url + "/api/rig/patient", json={
+        "display_name": "Ghost", "body_mass_kg": 70.0, "prosthetic_side": "right",
+        "patient_id": 999_999})
+    assert answer.status_code == 404 and "999999 is not in the records" in answer.text
+    state = rig_api.get(url + "/api/rig").json()
+    assert state["patient"]["patient_id"] == ana and state["patient"]["display_name"] == "Ana"
+    assert state["session"]["id"] == before["session"]["id"]  # still open, not ended

@@ -17,6 +17,7 @@ from rig.live_message import PatientOnRig
 from rig.permissions import Permission
 from rig.targets import Exercise, Targets
 from rig.trial import TrialStateError
+from rig.visits import UnknownPatientError
 from web_ui.api_input import ApiInput
 from web_ui.auth import CurrentCaller, requires
 from web_ui.deps import Audit, Controller
@@ -33,6 +34,8 @@ def refusals() -> Iterator[None]:
         yield
     except TrialStateError as exc:
         raise HTTPException(409, str(exc)) from exc
+    except UnknownPatientError as exc:
+        raise HTTPException(404, str(exc)) from exc
 
 
 class PatientIn(ApiInput):
