@@ -68,6 +68,8 @@ SIMULATED_ACTIVITY = {Exercise.QUIET_STANDING: "standing", Exercise.WEIGHT_SHIFT
                       Exercise.WALKING: "walking", Exercise.PARTIAL_WEIGHT_BEARING: "walking",
                       Exercise.SIT_TO_STAND: "standing"}
 STANDING_PHASES = ("both", "left", "right")
+#: What the virtual patient does when the insole calibration asks for a phase (virtual rig).
+SIMULATED_PHASE = {"both": "standing", "left": "standing_on_left", "right": "standing_on_right"}
 
 
 class RigController:
@@ -98,6 +100,11 @@ class RigController:
         self.visit: SessionOut | None = None
         self.footwear: str | None = None
         self.footwear_last: str | None = None
+        # The insole calibration's posture asked of the patient now (both/left/right), or None.
+        self.calibration_phase: str | None = None
+        # The virtual patient takes the posture asked (False: a patient who does not, for tests
+        # of a refused phase).
+        self.virtual_patient_follows = True
         self.patient = PatientOnRig(settings.display_name, settings.body_mass_kg,
                                     settings.prosthetic_side)
         self.layout = pipeline.RigLayout(
@@ -551,6 +558,19 @@ class RigController:
         (rig.board_calibrations.BoardCalibrationKeeper.status)."""
         return self.board_calibrations.status(ROLES if self.links else ())
 
+    def ask_standing_phase(self, phase: str | None) -> None:
+        """The insole calibration asks the patient for a posture (``both``, ``left``,
+        ``right``; None: done): the patient's screen says it in words, and the virtual patient
+        does it."""
+        if phase is not None and phase not in STANDING_PHASES:
+            raise ValueError(f"unknown phase {phase!r}: one of {', '.join(STANDING_PHASES)}")
+        with self._lock:
+            self.calibration_phase = phase
+        if self.virtual_rig is not None and self.virtual_patient_follows:
+            self.virtual_rig.set_activity(SIMULATED_PHASE[phase] if phase is not None
+                                          else SIMULATED_ACTIVITY[self.monitor.exercise])
+        self._controls_changed()
+
     def capture_standing_phase(self, phase: str, seconds: float = 2.0) -> dict[str, Any]:
         """Keep the last ``seconds`` of the insole calibration phase ``both``/``left``/``right``,
         checked at once (still, hands light, the lifted foot off the floor): ``accepted`` with
@@ -704,7 +724,8 @@ class RigController:
             targets=self.monitor.targets, band_side=self.monitor.band_side(now),
             alarms=self.monitor.active(), feedback=self.feedback, trial=self.trial,
             milestone=self._milestone, live_rig=self.settings.devices,
-            server_instance=self.server_instance, controls_version=self.controls_version)
+            server_instance=self.server_instance, controls_version=self.controls_version,
+            calibration_phase=self.calibration_phase)
         devices = self._note_lost_boards(self.device_status(), now)
         message = live_message(self._seq, now, view, load, devices,
                                collector.newest_seq, collector.newest_device_time,

@@ -67,6 +67,7 @@ class RigView:
     live_rig: bool = True  # False on a history server (rig serve --no-devices): no boards
     server_instance: str = ""  # this start of the server (changes when it restarts)
     controls_version: int = 0  # +1 whenever a control changes what the consoles show
+    calibration_phase: str | None = None  # the insole calibration's posture asked now
 
 
 def number(value: float, digits: int = 2) -> float | None:
@@ -119,6 +120,7 @@ def live_message(
         "live_rig": view.live_rig,
         "server_instance": view.server_instance,
         "controls_version": view.controls_version,
+        "calibration_phase": view.calibration_phase,
         "patient": {"display_name": patient.display_name, "body_mass_kg": patient.body_mass_kg,
                     "prosthetic_side": patient.prosthetic_side},
         "body_weight_n": number(patient.body_weight_n),

@@ -73,7 +73,7 @@ def test_console_shows_calibration_age_warns_and_repeats_one_phase(
     page, _ = open_page(1024, 768)
     captures: list[str] = []
     page.on("request", lambda r: captures.append(r.url.rsplit("/", 1)[-1])
-            if "/api/rig/calibration/insoles/" in r.url else None)
+            if "/api/rig/calibration/insoles/" in r.url and r.method == "POST" else None)
     rig_api.goto(page, url + "/console")
     expect(page.locator("#console")).to_have_attribute("data-connection", "live")
 
@@ -116,10 +116,12 @@ def test_console_shows_calibration_age_warns_and_repeats_one_phase(
     # The insoles: both feet accepted; "left foot" with both feet still down is refused, and
     # only that phase is asked for again.
     simulate(url, "standing")
-    page.click("#calib-next")
+    page.click("#calib-next")  # the virtual patient takes each posture the wizard asks for
     steps = page.locator("#calib-steps")
     expect(steps.locator('[data-phase="both"]')).to_have_attribute("data-state", "done",
                                                                     timeout=15_000)
+    assert rig_api.post(url + "/api/simulator/activity", json={  # this patient does not
+        "activity": "standing", "follows_instructions": False}).status_code == 200
     page.click("#calib-next")  # the patient keeps standing on both feet
     expect(steps.locator('[data-phase="left"]')).to_have_attribute("data-state", "refused",
                                                                     timeout=15_000)
@@ -127,11 +129,11 @@ def test_console_shows_calibration_age_warns_and_repeats_one_phase(
     expect(page.locator("#calib-next")).to_have_text("Repeat this phase: left foot")
     expect(steps.locator('[data-phase="both"]')).to_have_attribute("data-state", "done")
     save_screenshot(page, "calibration-phase-refused.png")
-    simulate(url, "standing_on_left")
+    assert rig_api.post(url + "/api/simulator/activity", json={  # and now does again
+        "activity": "standing", "follows_instructions": True}).status_code == 200
     page.click("#calib-next")
     expect(steps.locator('[data-phase="left"]')).to_have_attribute("data-state", "done",
                                                                     timeout=15_000)
-    simulate(url, "standing_on_right")
     page.click("#calib-next")
     calib = page.locator("#calib-result")
     expect(calib).to_have_attribute("data-accepted", "true", timeout=15_000)

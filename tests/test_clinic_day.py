@@ -37,7 +37,6 @@ MASS_KG = 75.0  # the virtual patient's body mass (its default)
 SHOES = "own trainers, black"
 EXERCISES = ("quiet_standing", "weight_shift", "walking", "partial_weight_bearing",
              "sit_to_stand")
-POSTURE_BLEND_S = 1.6  # the virtual patient's blend into a new posture, and a little more
 
 
 @pytest.fixture
@@ -70,13 +69,6 @@ class Shots:
                              full_page=True)
 
 
-def simulate(url: str, activity: str) -> None:
-    """What the patient does between the bars (the virtual rig's patient)."""
-    answer = rig_api.post(url + "/api/simulator/activity", json={"activity": activity})
-    assert answer.status_code == 200, answer.text
-    time.sleep(POSTURE_BLEND_S)
-
-
 def log_in(page: Page, url: str) -> None:
     page.goto(url + "/console")
     page.wait_for_url("**/login**")
@@ -99,16 +91,24 @@ def register_patient(page: Page) -> None:
     expect(page.locator("#visit-session")).to_contain_text("Session #")
 
 
-def tare_and_calibrate(page: Page, url: str) -> None:
+def tare_and_calibrate(page: Page, url: str, shots: Shots) -> None:
     time.sleep(1.2)  # a second of quiet bars: nobody on the rig yet
     page.click("#tare-button")
     expect(page.locator("#tare-result")).to_have_attribute("data-accepted", "true")
-    for phase, activity in (("both", "standing"), ("left", "standing_on_left"),
-                            ("right", "standing_on_right")):
-        simulate(url, activity)
+    # The virtual patient steps onto the insoles and takes each posture the wizard asks for
+    # (the patient display says it in words): nothing is set on the simulator here.
+    display = page.context.new_page()
+    display.goto(rig_api.display_url(url))
+    for phase, words in (("both", "both feet"), ("left", "LEFT foot"),
+                         ("right", "RIGHT foot")):
         page.click("#calib-next")
+        expect(display.locator("#instruction-text")).to_contain_text(words)
+        if phase == "left":
+            display.screenshot(path=str(shots.folder / "clinic-day-03a-display-asks.png"))
         expect(page.locator(f'#calib-steps [data-phase="{phase}"]')).to_have_attribute(
             "data-state", "done", timeout=15_000)
+    expect(display.locator("#instruction")).to_be_hidden()
+    display.close()
     expect(page.locator("#calib-result")).to_have_attribute("data-accepted", "true",
                                                             timeout=15_000)
 
@@ -241,7 +241,7 @@ def test_a_clinic_day_reaches_the_records_and_the_exports(rig: LiveServer, table
     patient_id = rig.controller.patient.patient_id
     assert patient_id is not None
     shot("patient")
-    tare_and_calibrate(page, url)
+    tare_and_calibrate(page, url, shot)
     shot("calibrated")
 
     page.click("#trial-start")  # the shoes first: the console asks for them

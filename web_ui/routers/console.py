@@ -280,6 +280,18 @@ def calibrate_bars(body: KnownWeightIn, controller: Controller, audit: Audit,
     return with_boards(answer, controller)
 
 
+class PhaseIn(ApiInput):
+    phase: Literal["both", "left", "right"] | None = Field(
+        description="The posture asked of the patient now; null: the calibration is over.")
+
+
+@router.put("/calibration/insoles/asked")
+def ask_phase(body: PhaseIn, controller: Controller) -> dict[str, Any]:
+    """Ask the patient for a calibration posture: the patient's screen says it in words."""
+    controller.ask_standing_phase(body.phase)
+    return {"phase": controller.calibration_phase}
+
+
 @router.post("/calibration/insoles/{phase}")
 def capture_phase(phase: Literal["both", "left", "right"], controller: Controller
                   ) -> dict[str, Any]:

@@ -19,6 +19,9 @@ OPEN, CONTROL = [requires(Permission.PUBLIC)], [requires(Permission.CONTROL_RIG)
 
 class SimulatedActivityIn(ApiInput):
     activity: SimulatedActivity
+    follows_instructions: bool | None = Field(
+        default=None, description="Does the virtual patient take the posture the insole "
+        "calibration asks for (default: it does)? false: it keeps doing ``activity``.")
 
 
 class SimulatedWeightIn(ApiInput):
@@ -64,6 +67,8 @@ def simulator_activity(body: SimulatedActivityIn, controller: Controller) -> dic
     if controller.virtual_rig is None:
         raise HTTPException(409, "the server runs real boards, not the virtual rig")
     controller.virtual_rig.set_activity(body.activity)
+    if body.follows_instructions is not None:
+        controller.virtual_patient_follows = body.follows_instructions
     return {"activity": body.activity}
 
 

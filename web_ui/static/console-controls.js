@@ -13,6 +13,7 @@
   var isNum = GaitLive.isNum;
   var api = GaitRest.api;
   var CAPTURE_HOLD_MS = 2500;   // the patient holds each posture this long; the rig keeps 2 s
+  var GET_READY_MS = 2000;      // after the posture is asked (display and voice), before the hold
   var SEARCH_DELAY_MS = 250;
   var PICKER_ROWS = 8;
   var STORE_WAIT_MS = 30000;    // the recorder stores the trial after stop, in the background
@@ -381,11 +382,19 @@
     next.disabled = true;
     phaseState(phase, "capturing");
     byId("calib-wizard").setAttribute("data-phase", phase);
-    byId("calib-say").textContent = "Hold still on the " + PHASE_LABEL[phase] + "\u2026";
+    byId("calib-say").textContent = "Asking the patient: the " + PHASE_LABEL[phase] + "\u2026";
     out.setAttribute("data-accepted", "");
     say(out, "");
-    animateProgress(CAPTURE_HOLD_MS);
-    window.setTimeout(function () {
+    // The patient's screen shows the posture; a moment to take it, then the hold is captured.
+    var asked = api("PUT", "/api/rig/calibration/insoles/asked", {phase: phase}).catch(function () {});
+    var hold = asked.then(function () {
+      return new Promise(function (resolve) { window.setTimeout(resolve, GET_READY_MS); });
+    }).then(function () {
+      byId("calib-say").textContent = "Hold still on the " + PHASE_LABEL[phase] + "\u2026";
+      animateProgress(CAPTURE_HOLD_MS);
+      return new Promise(function (resolve) { window.setTimeout(resolve, CAPTURE_HOLD_MS); });
+    });
+    hold.then(function () {
       api("POST", "/api/rig/calibration/insoles/" + phase).then(function (r) {
         if (!r.accepted) { askRepeat(phase, r.reason); return null; }
         phaseState(phase, "done", "\u2713 accepted");
@@ -424,8 +433,9 @@
       }).then(function () {
         wizard.busy = false;
         next.disabled = wizard.index >= PHASES.length;
+        api("PUT", "/api/rig/calibration/insoles/asked", {phase: null}).catch(function () {});
       });
-    }, CAPTURE_HOLD_MS);
+    });
   });
 
   /* ------------------------------------------------------------------ 3. exercise, targets */

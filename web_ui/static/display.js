@@ -306,6 +306,12 @@
   }
 
   /* ------------------------------------------------------------------ alarm, counter, wins */
+  /* The insole calibration's postures, as the patient reads them. */
+  var PHASE_TEXT = {
+    both: "Stand still on both feet",
+    left: "Stand on your LEFT foot only",
+    right: "Stand on your RIGHT foot only"
+  };
   var ALARM_TEXT = {
     over_limit: "STOP – too much weight on the prosthesis",
     hand_support: "Less weight on your hands"
@@ -318,9 +324,12 @@
     counter: byId("step-counter"),
     good: byId("steps-on-target"),
     total: byId("steps-total"),
+    instructionEl: byId("instruction"),
+    instructionText: byId("instruction-text"),
     milestoneEl: byId("milestone"),
     milestoneText: byId("milestone-text"),
-    drawn: {alarm: null, counter: null, good: null, total: null, visual: null, milestone: null},
+    drawn: {alarm: null, counter: null, good: null, total: null, visual: null, milestone: null,
+            phase: null},
     milestoneUntilMs: 0,
     /** Alarm banner, good-step counter, encouragement and the visual switch, per message. */
     apply: function (msg, alarm) {
@@ -355,6 +364,12 @@
         var good = String(steps.on_target), total = String(steps.total);
         if (good !== d.good) { d.good = good; this.good.textContent = good; }
         if (total !== d.total) { d.total = total; this.total.textContent = total; }
+      }
+      var phase = msg.calibration_phase || null;
+      if (phase !== d.phase) {  // the insole calibration asks for a posture: in words
+        d.phase = phase;
+        this.instructionEl.hidden = !phase;
+        this.instructionText.textContent = PHASE_TEXT[phase] || "";
       }
       var m = msg.milestone;
       var mKey = m ? String(m.id) : null;
