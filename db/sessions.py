@@ -102,6 +102,16 @@ def open_visit(session: Session, patient_id: int, rig_id: str, clinician_id: int
     return v.SessionOut.of(row), True
 
 
+def open_visit_of(session: Session, patient_id: int, rig_id: str, day_start: datetime
+                  ) -> v.SessionOut | None:
+    """The patient's open session on ``rig_id`` started since ``day_start`` (UTC), or None."""
+    row = session.scalars(select(m.TrainingSession).where(
+        m.TrainingSession.rig_id == rig_id, m.TrainingSession.patient_id == patient_id,
+        m.TrainingSession.started_at >= day_start, m.TrainingSession.ended_at.is_(None))
+        .order_by(m.TrainingSession.started_at.desc())).first()
+    return None if row is None else v.SessionOut.of(row)
+
+
 def end_open_sessions(session: Session, rig_id: str, now: datetime,
                       idle_before: datetime | None = None) -> list[int]:
     """End the rig's open sessions (only those idle since before ``idle_before``, when given),

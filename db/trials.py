@@ -13,8 +13,8 @@ from db import models as m
 from db import views as v
 
 #: What a trial may be started with besides its rig and exercise.
-TRIAL_FIELDS = ("session_id", "clinician_id", "targets", "footwear", "prosthesis_setup", "calibration",
-                "calibration_version", "firmware_versions", "setup", "notes")
+TRIAL_FIELDS = ("session_id", "clinician_id", "targets", "footwear", "prosthesis_setup",
+                "calibration", "calibration_version", "firmware_versions", "setup", "notes")
 
 
 def start_trial(session: Session, rig_id: str, exercise: str, **fields: Any) -> m.Trial:

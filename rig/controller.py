@@ -72,6 +72,15 @@ STANDING_PHASES = ("both", "left", "right")
 SIMULATED_PHASE = {"both": "standing", "left": "standing_on_left", "right": "standing_on_right"}
 
 
+def footwear_from_state(value: Any) -> str | None:
+    """The stored footwear: text of at most 200 characters, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise ValueError(f"footwear {value!r} is not a short text")
+    return value.strip()
+
+
 class RigController:
     """Boards in, live state out. ``start()`` connects and begins; ``stop()`` ends everything."""
 
@@ -392,7 +401,8 @@ class RigController:
                     "patient": stored.patient_state(self.patient),
                     "exercise": self.monitor.exercise.value,
                     "targets": stored.targets_state(self.monitor.targets),
-                    "feedback": stored.feedback_state(self.feedback)}
+                    "feedback": stored.feedback_state(self.feedback),
+                    "footwear": self.footwear}
 
     def restore_state(self, state: dict[str, Any]) -> None:
         """Take back a stored state (at start, before any trial). Each key on its own: one
@@ -404,6 +414,7 @@ class RigController:
                                                         stored.exercise_from_state(v)),
             "targets": lambda v: self.monitor.retarget(stored.targets_from_state(v)),
             "feedback": lambda v: setattr(self, "feedback", stored.feedback_from_state(v)),
+            "footwear": lambda v: setattr(self, "footwear", footwear_from_state(v)),
         }
         with self._lock:
             self._carried_state = {k: v for k, v in state.items()
@@ -419,7 +430,21 @@ class RigController:
                                          self.monitor.targets)
             if self.calibration is not None:
                 self._use_calibration(self.calibration)
+            self._resume_visit()
         self._controls_changed()
+
+    def _resume_visit(self) -> None:
+        """After a restart: the patient's session of today, if it is still open (none is
+        opened here: the next confirmation or trial does that)."""
+        patient_id = self.patient.patient_id
+        if self.visits is None or patient_id is None:
+            return
+        try:
+            self.visit = self.visits.open_today(patient_id)
+            self.footwear_last = self.visits.last_footwear(patient_id)
+        except Exception:  # the database away at start: the next trial opens the visit
+            log.warning("could not read the open session of patient %d", patient_id,
+                        exc_info=True)
 
     # -- recording (rig.recorder) ---------------------------------------------------------------
 

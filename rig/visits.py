@@ -59,6 +59,12 @@ class Visits:
                  patient_id)
         return visit
 
+    def open_today(self, patient_id: int) -> SessionOut | None:
+        """The patient's session of today on this rig, if it is open (nothing is changed)."""
+        now = self.clock()
+        with self.records.sessions() as db:
+            return sessions.open_visit_of(db, patient_id, self.rig_id, day_start(now))
+
     def last_footwear(self, patient_id: int) -> str | None:
         """The shoes the patient wore in their newest trial that recorded any."""
         with self.records.sessions() as db:

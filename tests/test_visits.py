@@ -195,3 +195,22 @@ def test_a_patient_not_in_the_records_is_refused_and_nothing_changes(live: LiveS
     state = rig_api.get(url + "/api/rig").json()
     assert state["patient"]["patient_id"] == ana and state["patient"]["display_name"] == "Ana"
     assert state["session"]["id"] == before["session"]["id"]  # still open, not ended
+
+
+def test_the_visit_and_its_shoes_survive_a_restart(server_factory: Any) -> None:
+    first: LiveServer = server_factory(simulate_activity="walking", body_mass_kg=80.0)
+    ana = new_patient(first.url, "V-6")
+    visit = confirm(first.url, ana)["session"]
+    rig_api.put(first.url + "/api/rig/footwear", json={"footwear": "own trainers"})
+    trial = short_trial(first.url)
+    first.controller.wait_for_recording()
+    first.stop()
+    second: LiveServer = server_factory(simulate_activity="walking", body_mass_kg=80.0)
+    state = rig_api.get(second.url + "/api/rig").json()
+    assert state["patient"]["patient_id"] == ana
+    assert state["session"] is not None and state["session"]["id"] == visit["id"]
+    assert state["footwear"] == "own trainers"
+    after = short_trial(second.url)  # goes on in the same session, with the same shoes
+    detail = rig_api.get(f"{second.url}/api/sessions/{visit['id']}").json()
+    assert [t["id"] for t in detail["trials"]] == [trial, after]
+    assert [t["footwear"] for t in detail["trials"]] == ["own trainers"] * 2
