@@ -214,3 +214,37 @@ def test_the_visit_and_its_shoes_survive_a_restart(server_factory: Any) -> None:
     detail = rig_api.get(f"{second.url}/api/sessions/{visit['id']}").json()
     assert [t["id"] for t in detail["trials"]] == [trial, after]
     assert [t["footwear"] for t in detail["trials"]] == ["own trainers"] * 2
+
+
+@pytest.mark.browser
+def test_an_unassigned_trial_is_assigned_on_the_records_page(live: LiveServer,
+                                                              chromium_browser: Any,
+                                                              artifacts: Any) -> None:
+    url = live.url
+    ana = new_patient(url, "V-7")
+    confirm(url, ana)
+    short_trial(url)  # Ana's session of today
+    visit = rig_api.get(url + "/api/rig").json()["session"]["id"]
+    rig_api.post(url + "/api/rig/session/end")
+    confirm(url, None, "Demo")
+    loose = short_trial(url)  # a quick check with nobody from the records
+    live.controller.wait_for_recording()
+    context = chromium_browser.new_context(viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    try:
+        rig_api.goto(page, url + "/history")
+        row = page.locator(f"#unassigned-table tr[data-trial-id='{loose}']")
+        row.wait_for()
+        assert "walking" in row.inner_text()
+        row.locator("select.assign-patient").select_option(str(ana))
+        sessions_select = row.locator("select.assign-session")
+        sessions_select.locator(f"option[value='{visit}']").wait_for(state="attached")
+        sessions_select.select_option(str(visit))
+        page.screenshot(path=str(artifacts / "records-unassigned-trial.png"), full_page=True)
+        row.locator("button", has_text="Assign").click()
+        page.wait_for_selector("#unassigned", state="hidden")
+    finally:
+        context.close()
+    detail = rig_api.get(f"{url}/api/sessions/{visit}").json()
+    assert loose in [t["id"] for t in detail["trials"]]
+    assert rig_api.get(url + "/api/unassigned-trials").json() == []
