@@ -38,7 +38,8 @@ LIVE_WS = re.compile(r"/ws/live$")
 SIDES = ("left", "right")
 SCALE_MAX_PCT_BW = 120.0  # top of each bar on the display
 
-PageFactory = Callable[[int, int], tuple[Page, list[str]]]
+#: ``open_page(width, height, **context_options)`` -> (page, the errors of every page so far).
+PageFactory = Callable[..., tuple[Page, list[str]]]
 
 
 @pytest.fixture
@@ -47,8 +48,11 @@ def open_page(chromium_browser: Browser) -> Iterator[PageFactory]:
     contexts = []
     errors: list[str] = []
 
-    def factory(width: int, height: int) -> tuple[Page, list[str]]:
-        context = chromium_browser.new_context(viewport={"width": width, "height": height})
+    def factory(width: int, height: int, **options: Any) -> tuple[Page, list[str]]:
+        """A page of a new context (Playwright's ``new_context`` options, e.g.
+        ``has_touch``, ``accept_downloads``)."""
+        context = chromium_browser.new_context(viewport={"width": width, "height": height},
+                                               **options)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)

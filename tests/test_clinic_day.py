@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from db import models as m
 from rig.records import Records
 from tests import rig_api
 from tests.conftest import LiveServer
+from tests.test_browser_pages import PageFactory, open_page  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -46,15 +46,11 @@ def rig(server_factory: Any) -> LiveServer:
 
 
 @pytest.fixture
-def tablet(chromium_browser: Any) -> Iterator[Page]:
-    context = chromium_browser.new_context(viewport={"width": 1024, "height": 768},
-                                           accept_downloads=True, has_touch=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
+def tablet(open_page: PageFactory) -> Page:  # noqa: F811
+    """The therapist's tablet: 1024x768, touch, downloads kept."""
+    page, _ = open_page(1024, 768, has_touch=True, accept_downloads=True)
+    page.set_default_timeout(30_000)
+    return page
 
 
 class Shots:

@@ -18,11 +18,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests import clinic_seed, rig_api
 from tests.conftest import LiveServer, start_server
 from tests.screens import save_screenshot
+from tests.test_browser_pages import PageFactory, open_page  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -105,26 +106,6 @@ def records_server(tmp_path_factory: pytest.TempPathFactory
     live.stop()
 
 
-@pytest.fixture
-def open_page(chromium_browser: Browser) -> Iterator[Any]:
-    contexts = []
-    errors: list[str] = []
-
-    def factory(width: int, height: int) -> Page:
-        context = chromium_browser.new_context(viewport={"width": width, "height": height},
-                                               has_touch=True)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        return page
-
-    yield factory
-    for context in contexts:
-        context.close()
-    assert not errors, f"JavaScript errors: {errors}"
-
-
 def boxes(page: Page, ids: list[str]) -> dict[str, dict[str, Any]]:
     found: list[dict[str, Any]] = page.evaluate(BOXES_JS, ids)
     for box in found:
@@ -140,11 +121,11 @@ def open_console(page: Page, live: LiveServer) -> None:
     page.wait_for_timeout(500)  # the plots and the steps table settle
 
 
-def test_console_controls_within_reach_on_a_landscape_tablet(records_server: Any,
-                                                             open_page: Any) -> None:
+def test_console_controls_within_reach_on_a_landscape_tablet(
+        records_server: Any, open_page: PageFactory) -> None:  # noqa: F811
     live = records_server[0]
     width, height = LANDSCAPE
-    page = open_page(width, height)
+    page, _ = open_page(width, height, has_touch=True)
     open_console(page, live)
     page.evaluate("window.scrollTo(0, 0)")
     found = boxes(page, sorted({*FIRST_SCREEN_IDS, *TWO_SCREEN_IDS, *TOUCH_IDS}))
@@ -218,10 +199,11 @@ def assert_touch_targets(page: Page, name: str, selector: str) -> None:
 
 
 @pytest.mark.parametrize(("width", "height"), NARROW, ids=["768x1024", "390x844"])
-def test_console_and_display_fit_portrait_tablet_and_phone(records_server: Any, open_page: Any,
-                                                           width: int, height: int) -> None:
+def test_console_and_display_fit_portrait_tablet_and_phone(
+        records_server: Any, open_page: PageFactory, width: int, height: int  # noqa: F811
+) -> None:
     live = records_server[0]
-    page = open_page(width, height)
+    page, _ = open_page(width, height, has_touch=True)
     open_console(page, live)
     console = assert_fits(page, "console", width, height)
     # The boards table fits its card: no sideways scroller for it either.
@@ -247,10 +229,11 @@ def test_console_and_display_fit_portrait_tablet_and_phone(records_server: Any, 
 
 
 @pytest.mark.parametrize(("width", "height"), NARROW, ids=["768x1024", "390x844"])
-def test_records_pages_fit_portrait_tablet_and_phone(records_server: Any, open_page: Any,
-                                                     width: int, height: int) -> None:
+def test_records_pages_fit_portrait_tablet_and_phone(
+        records_server: Any, open_page: PageFactory, width: int, height: int  # noqa: F811
+) -> None:
     live = records_server[0]
-    page = open_page(width, height)
+    page, _ = open_page(width, height, has_touch=True)
     for name, path, ready in records_pages(records_server):
         rig_api.goto(page, live.url + path)
         if ready:

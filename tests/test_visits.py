@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from db import sessions, trials
 from db import models as m
+from db import sessions, trials
 from rig.records import Records
 from rig.visits import Visits, day_start
 from tests import rig_api
