@@ -17,6 +17,10 @@ Crystal drift of a few hundred ppm adds up to 0.2 ms per second, so without the 
 would part by more than a millisecond within seconds. The slope needs three windows, so the
 drift over three windows must stay under ``FORGET_S`` (1333 ppm with the default 0.5 s windows,
 ten times what a board's crystal does), or a fast board looks like a stall and is forgotten.
+A slope steeper than :data:`MAX_DRIFT_PPM` (1 %: a crystal is off by at most a few hundred ppm)
+is not a clock but a fault (a wrong crystal or clock setting, a host clock jumping): it is
+flagged (``drift_implausible``, shown in the board's status) and not used; the samples are then
+timed by the newest window's minimum delay alone, without a slope.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from itertools import pairwise
 U32_US = 1 << 32
 #: A frame this much less delayed (s) than the mapping's line shows the earlier minima were late.
 FORGET_S = 0.002
+#: A drift estimate above this is implausible for a crystal: flagged, not used (ppm).
+MAX_DRIFT_PPM = 10_000.0
 
 
 @dataclass(slots=True)
@@ -44,6 +50,9 @@ class DeviceClock:
     _offset_s: float = 0.0  # intercept at _origin_s
     _drift: float = 0.0  # ds_host/ds_device - 1
     _origin_s: float = 0.0
+    _estimate: float = 0.0  # the envelope's slope, whether used or not
+    #: The drift estimate is over :data:`MAX_DRIFT_PPM`: not used for the samples' times.
+    drift_implausible: bool = False
 
     def reset(self) -> None:
         """Forget everything (the board rebooted: its clock started again)."""
@@ -52,12 +61,14 @@ class DeviceClock:
         self._window_start_s = None
         self._window_min = None
         self._envelope.clear()
-        self._offset_s = self._drift = self._origin_s = 0.0
+        self._offset_s = self._drift = self._origin_s = self._estimate = 0.0
+        self.drift_implausible = False
 
     @property
     def drift_ppm(self) -> float:
-        """Estimated drift of the board's clock against the host's, parts per million."""
-        return self._drift * 1e6
+        """Estimated drift of the board's clock against the host's, parts per million (the
+        estimate, even when it is implausible and not used: ``drift_implausible``)."""
+        return self._estimate * 1e6
 
     def unwrap_us(self, timestamp_us: int) -> int:
         """The board time in µs since its boot, counting the wraps of the 32-bit clock."""
@@ -103,7 +114,8 @@ class DeviceClock:
                 hull.pop()
             hull.append((d, e))
         self._origin_s, self._offset_s = hull[0]
-        self._drift = 0.0
+        self._drift = self._estimate = 0.0
+        self.drift_implausible = False
         if len(self._envelope) < 3:  # two minima 0.5 s apart give no trustworthy slope yet
             self._offset_s = min(e for _, e in self._envelope)
             return
@@ -112,3 +124,8 @@ class DeviceClock:
             if d1 > mean_d:  # the edge that spans the mean (hull[0] <= mean < hull[-1])
                 self._origin_s, self._offset_s, self._drift = d0, e0, (e1 - e0) / (d1 - d0)
                 break
+        self._estimate = self._drift
+        if abs(self._drift) * 1e6 > MAX_DRIFT_PPM:  # a fault, not a crystal: no slope
+            self.drift_implausible = True
+            self._drift = 0.0
+            self._origin_s, self._offset_s = window_min

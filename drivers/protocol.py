@@ -71,6 +71,11 @@ class AckResult(IntEnum):
 
 #: Channel ids of the bars board: one load cell under each end of each parallel bar.
 BAR_CHANNELS = {0: "left_bar_front", 1: "left_bar_rear", 2: "right_bar_front", 3: "right_bar_rear"}
+#: The most channels an insole board may declare: a DATA payload of 2-byte values fits 255 bytes.
+MAX_INSOLE_CHANNELS = (255 - 1) // 2
+#: Sample rates a HELLO may declare (Hz): the bars board's two HX711 rates, an insole's range.
+BARS_RATES_HZ = (10, 80)
+INSOLE_RATES_HZ = range(1, 1001)
 
 _HELLO = struct.Struct("<BBBBBBHI")
 _STATUS = struct.Struct("<HHH")
@@ -251,8 +256,32 @@ def _parse_hello(_: MessageType, dev: int, seq: int, ts: int, p: bytes) -> Hello
     channel_map = tuple(p[_HELLO.size:])
     if len(channel_map) != count:
         raise ValueError(f"channel map has {len(channel_map)} entries, header says {count}")
-    return Hello(dev, seq, ts, BoardRole(role), (major, minor, patch), rate, serial, channel_map,
-                 proto)
+    hello = Hello(dev, seq, ts, BoardRole(role), (major, minor, patch), rate, serial,
+                  channel_map, proto)
+    if proto == PROTOCOL_VERSION and (problem := hello_problem(hello)):
+        raise ValueError(problem)  # another version's HELLO: the link says which to update
+    return hello
+
+
+def hello_problem(hello: Hello) -> str | None:
+    """Why a v1 HELLO declares what the protocol does not allow (docs/protocol.md), or None:
+    the bars board has the 4 load cells (channels 0-3) at 10 or 80 Hz; an insole board 1 to
+    :data:`MAX_INSOLE_CHANNELS` distinct sensors at 1-1000 Hz."""
+    channels, rate = hello.channel_map, hello.sample_rate_hz
+    if len(set(channels)) != len(channels):
+        return f"a board declares a channel twice: {channels}"
+    if hello.role == BoardRole.BARS:
+        if sorted(channels) != sorted(BAR_CHANNELS):
+            return f"a bars board has channels 0-3, this one declares {channels}"
+        if rate not in BARS_RATES_HZ:
+            return f"a bars board samples at 10 or 80 Hz, this one declares {rate} Hz"
+        return None
+    if not 1 <= len(channels) <= MAX_INSOLE_CHANNELS:
+        return (f"an insole board has 1-{MAX_INSOLE_CHANNELS} channels, this one declares "
+                f"{len(channels)}")
+    if rate not in INSOLE_RATES_HZ:
+        return f"an insole board samples at 1-1000 Hz, this one declares {rate} Hz"
+    return None
 
 
 def _parse_data(_: MessageType, dev: int, seq: int, ts: int, p: bytes) -> Data:
@@ -310,7 +339,9 @@ class LinkCounters:
 
     ``crc_errors`` counts every frame dropped for failing its integrity check (broken COBS
     structure, too short, or CRC mismatch); ``malformed_frames`` frames whose CRC was right but
-    whose content was not a valid message; ``sequence_gaps`` the number of places where one or
+    whose content was not a valid message (a HELLO declaring channels or a rate the protocol does
+    not allow, a DATA frame whose channel count is not the one its board's HELLO declared);
+    ``sequence_gaps`` the number of places where one or
     more frames went missing and ``frames_lost`` how many went missing in all; ``duplicates``
     frames repeating the previous sequence number (dropped).
     """
@@ -340,6 +371,10 @@ class Decoder:
     _buffer: bytearray = field(default_factory=bytearray)
     _discarding: bool = False
     _last_seq: dict[int, int] = field(default_factory=dict)
+    #: device id -> the channel count its newest HELLO declared (DATA must carry as many)
+    _channels: dict[int, int] = field(default_factory=dict)
+    #: why the newest malformed frame was rejected (for the link's error message)
+    last_rejection: str | None = None
 
     @property
     def buffered_bytes(self) -> int:
@@ -392,15 +427,28 @@ class Decoder:
             return None
         try:
             message = parse_frame(frame[:-2])
-        except FrameError:
-            self.counters.malformed_frames += 1
-            type_code, device_id, seq, _ = HEADER.unpack_from(frame)
-            self.rejected.append(RejectedFrame(type_code, device_id, seq))
+        except FrameError as exc:
+            self._reject(frame, str(exc))
             return None
         if self.track_sequence and not self._in_sequence(message):
             return None
+        if isinstance(message, Hello):
+            self._channels[message.device_id] = message.channel_count
+        elif isinstance(message, Data):  # its sequence number is spent: no gap after it
+            declared = self._channels.get(message.device_id)
+            if declared is not None and len(message.values) != declared:
+                self._reject(frame, f"DATA with {len(message.values)} channels, the board's "
+                             f"HELLO declared {declared}")
+                return None
         self.counters.frames += 1
         return message
+
+    def _reject(self, frame: bytes, why: str) -> None:
+        """A CRC-valid frame that is not a valid message: counted, remembered, not used."""
+        self.counters.malformed_frames += 1
+        self.last_rejection = why
+        type_code, device_id, seq, _ = HEADER.unpack_from(frame)
+        self.rejected.append(RejectedFrame(type_code, device_id, seq))
 
     def _in_sequence(self, message: Message) -> bool:
         """Track sequence numbers per device; False for a duplicate that must be dropped."""

@@ -65,6 +65,7 @@ class LinkStatus:
     status_flags: int
     last_error: str | None
     clock_drift_ppm: float
+    clock_drift_implausible: bool = False  # over drivers.clock_sync.MAX_DRIFT_PPM: not used
 
 
 class BoardLink:
@@ -189,6 +190,7 @@ class BoardLink:
             status_flags=int(self.status_flags),
             last_error=self.last_error,
             clock_drift_ppm=self.device_clock.drift_ppm,
+            clock_drift_implausible=self.device_clock.drift_implausible,
         )
 
     def poll(self) -> int:
@@ -244,6 +246,9 @@ class BoardLink:
                                       p.MessageType.CMD_IDENTIFY))
                 self._hello_event.wait(min(IDENTIFY_EVERY_S, left))
             if not self._hello_event.is_set():
+                if any(r.type_code == p.MessageType.HELLO for r in self.decoder.rejected):
+                    raise HandshakeError(  # a board, but not one the protocol allows
+                        f"{self.port}: HELLO refused: {self.decoder.last_rejection}")
                 raise HandshakeError(
                     f"no HELLO from {self.port} within {self.handshake_timeout_s} s: "
                     "is this a gaitrig board?")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from drivers.clock_sync import DeviceClock
+from drivers.clock_sync import MAX_DRIFT_PPM, DeviceClock
 from drivers.virtual.boards import device_time_us
 
 RATE_HZ = 1000
@@ -157,3 +157,39 @@ def test_real_links_to_drifting_virtual_boards_share_one_timeline() -> None:
     # maximum over ten minutes is checked on the deterministic stream above.)
     assert np.percentile(np.abs(left), 99) < 0.001 and np.percentile(np.abs(right), 99) < 0.001
     assert abs(np.median(left) - np.median(right)) < 0.001
+
+
+def drifting_clock(drift_ppm: float, seconds: float = 10.0, seed: int = 6
+                   ) -> tuple[DeviceClock, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    boot_s = 30.0
+    true_s = boot_s + 0.5 + np.arange(int(seconds * RATE_HZ)) / RATE_HZ
+    stamps = device_time_us(true_s, boot_s, 0, drift_ppm)
+    arrived = arrivals(true_s, rng)
+    clock = DeviceClock()
+    mapped = np.array([clock.observe(int(s), float(a)) for s, a in zip(stamps, arrived,
+                                                                          strict=True)])
+    return clock, stamps, arrived, mapped
+
+
+def test_a_drift_over_one_percent_is_flagged_and_not_used() -> None:
+    """A board whose clock runs 2 % slow (no crystal does that: a wrong clock setting): the
+    estimate says so and is flagged, and the samples are timed without the slope."""
+    clock, stamps, arrived, mapped = drifting_clock(-20_000.0)
+    assert clock.drift_implausible
+    assert clock.drift_ppm > MAX_DRIFT_PPM  # the estimate is shown as it is (about +20 000)
+    # not used: over the last 0.4 s (one window step at most) the mapping advances exactly as
+    # the board's clock, not 2 % faster
+    last = stamps >= stamps[-1] - 400_000
+    offsets = np.unique(np.round(mapped[last] - stamps[last] * 1e-6, 7))
+    assert len(offsets) <= 2, offsets
+    # with the slope used it would advance 2 % faster; and no sample is put after its arrival
+    assert np.all(mapped[len(mapped) // 2:] <= arrived[len(arrived) // 2:] + 1e-9)
+    clock.reset()
+    assert not clock.drift_implausible and clock.drift_ppm == 0.0
+
+
+def test_a_crystal_drift_is_not_flagged() -> None:
+    clock, _, _, _ = drifting_clock(-900.0)
+    assert not clock.drift_implausible
+    assert abs(clock.drift_ppm - 900.0) < 20, clock.drift_ppm

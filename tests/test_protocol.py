@@ -138,3 +138,65 @@ def test_valid_crc_but_bad_content_is_malformed_not_fatal() -> None:
     decoder = p.Decoder()
     assert decoder.feed(wire) == []
     assert decoder.counters.malformed_frames == 1
+
+
+# -- HELLO validation: what a board may declare, and DATA that matches it (issue 13) ----------
+
+def insole_hello(channels: int = 8, rate_hz: int = 1000, device: int = 2) -> p.Hello:
+    return p.Hello(device, 0, 0, p.BoardRole.INSOLE_LEFT, (1, 0, 0), rate_hz, 7,
+                   tuple(range(channels)))
+
+
+@pytest.mark.parametrize("hello", [
+    insole_hello(channels=0),
+    insole_hello(channels=p.MAX_INSOLE_CHANNELS + 1),
+    insole_hello(rate_hz=0),
+    insole_hello(rate_hz=1001),
+    p.Hello(1, 0, 0, p.BoardRole.BARS, (1, 0, 0), 1000, 7, (0, 1, 2, 3)),  # bars at 1 kHz
+    p.Hello(1, 0, 0, p.BoardRole.BARS, (1, 0, 0), 80, 7, (0, 1, 2)),  # a load cell short
+    p.Hello(2, 0, 0, p.BoardRole.INSOLE_LEFT, (1, 0, 0), 500, 7, (0, 1, 1, 3)),  # twice
+], ids=["no_channels", "too_many_channels", "rate_0", "rate_1001", "bars_1khz",
+        "bars_3_cells", "channel_twice"])
+def test_a_hello_outside_the_protocol_is_malformed_and_not_used(hello: p.Hello) -> None:
+    decoder = p.Decoder()
+    assert decoder.feed(p.encode(hello)) == []
+    assert decoder.counters.malformed_frames == 1 and decoder.counters.frames == 0
+    assert "malformed HELLO" in (decoder.last_rejection or "")
+    assert "declares" in (decoder.last_rejection or "")
+    assert p.hello_problem(hello) is not None
+
+
+@pytest.mark.parametrize("hello", [
+    insole_hello(channels=1, rate_hz=1), insole_hello(channels=16, rate_hz=1000),
+    insole_hello(channels=p.MAX_INSOLE_CHANNELS),
+    p.Hello(1, 0, 0, p.BoardRole.BARS, (1, 0, 0), 10, 7, (3, 2, 1, 0)),
+])
+def test_a_hello_at_the_protocol_limits_is_accepted(hello: p.Hello) -> None:
+    decoder = p.Decoder()
+    assert decoder.feed(p.encode(hello)) == [hello]
+    assert p.hello_problem(hello) is None
+    # and the longest DATA it can declare fits in one frame
+    data = p.Data(hello.device_id, 1, 0, (1,) * hello.channel_count,
+                  4 if hello.role == p.BoardRole.BARS else 2)
+    assert decoder.feed(p.encode(data)) == [data]
+
+
+def test_data_with_other_channels_than_the_hello_is_malformed_and_not_used() -> None:
+    decoder = p.Decoder()
+    hello = insole_hello(channels=8)
+    good = [p.Data(2, s, 0, (100,) * 8) for s in (1, 2, 4)]
+    short, long = p.Data(2, 3, 0, (100,) * 7), p.Data(2, 5, 0, (100,) * 9)
+    other_board = p.Data(3, 1, 0, (5,) * 16)  # no HELLO from device 3: not judged
+    wire = b"".join(p.encode(m) for m in [hello, good[0], good[1], short, good[2], long,
+                                           other_board])
+    assert decoder.feed(wire) == [hello, *good, other_board]
+    assert decoder.counters.malformed_frames == 2
+    assert "declared 8" in (decoder.last_rejection or "")
+    # the rejected frames spent their sequence numbers: no frame counted lost
+    assert decoder.counters.sequence_gaps == 0 and decoder.counters.frames_lost == 0
+    # a board that reboots with another HELLO: its new channel count rules
+    rebooted = insole_hello(channels=16)
+    assert decoder.feed(p.encode(rebooted) + p.encode(p.Data(2, 1, 0, (1,) * 16))) == [
+        rebooted, p.Data(2, 1, 0, (1,) * 16)]
+    assert decoder.feed(p.encode(p.Data(2, 2, 0, (1,) * 8))) == []
+    assert decoder.counters.malformed_frames == 3

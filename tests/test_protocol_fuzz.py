@@ -42,9 +42,15 @@ def messages(draw: st.DrawFn) -> p.Message:
     if kind == "ack":
         return p.Ack(device, 0, ts, draw(st.sampled_from(list(p.MessageType))), draw(u16),
                      draw(st.sampled_from(list(p.AckResult))))
-    return p.Hello(device, 0, ts, draw(st.sampled_from(list(p.BoardRole))),
-                   (draw(u8), draw(u8), draw(u8)), draw(u16), draw(u32),
-                   tuple(draw(st.lists(u8, max_size=16))))
+    role = draw(st.sampled_from(list(p.BoardRole)))
+    if role == p.BoardRole.BARS:  # what the protocol allows a HELLO to declare
+        channels = tuple(draw(st.permutations(sorted(p.BAR_CHANNELS))))
+        rate = draw(st.sampled_from(p.BARS_RATES_HZ))
+    else:
+        channels = tuple(draw(st.lists(u8, min_size=1, max_size=16, unique=True)))
+        rate = draw(st.integers(1, 1000))
+    return p.Hello(device, 0, ts, role, (draw(u8), draw(u8), draw(u8)), rate, draw(u32),
+                   channels)
 
 
 def flip_bits(data: bytes, positions: list[int]) -> bytes:
@@ -102,14 +108,21 @@ def streams(draw: st.DrawFn) -> tuple[bytes, list[p.Message], list[int]]:
     """A line: good and damaged frames in a row, and the read sizes it arrives in."""
     sent = draw(st.lists(messages(), min_size=1, max_size=12))
     wire, expected = bytearray(), []
+    declared: dict[int, int] = {}  # device -> channels of its HELLO sent intact so far
     for seq, message in enumerate(sent):
         message = replace(message, seq=seq)  # unique and rising, as a board sends them
+        if isinstance(message, p.Data) and message.device_id in declared:
+            # as a board sends them: as many values as its HELLO declared
+            count = declared[message.device_id]
+            message = replace(message, values=(message.values + (0,) * count)[:count])
         piece = draw(pieces(message))
         if piece.expected is not None and wire and wire[-1] != 0:
             wire += p.DELIMITER  # the next delimiter after damage is where the stream resyncs
         wire += piece.wire
         if piece.expected is not None:
             expected.append(piece.expected)
+        if isinstance(message, p.Hello) and piece.expected is not None:
+            declared[message.device_id] = message.channel_count
     reads = draw(st.lists(st.integers(1, 300), min_size=1, max_size=50))
     return bytes(wire), expected, reads
 

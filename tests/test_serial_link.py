@@ -194,3 +194,56 @@ def test_discovery_finds_boards_and_passes_over_other_ports() -> None:
         assert not left.streaming, "discovery only asks who is there; it does not start streams"
     os.close(master)
     os.close(slave)
+
+
+# -- HELLO validation on a real pty (issue 13) -------------------------------------------------
+
+def test_a_board_whose_hello_is_outside_the_protocol_is_refused_by_name() -> None:
+    """Something on the port answers IDENTIFY with a HELLO at 2 kHz: not a v1 insole board."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    tty.setraw(master)
+    stop = threading.Event()
+    bad = p.Hello(2, 0, 0, p.BoardRole.INSOLE_LEFT, (1, 0, 0), 2000, 9, tuple(range(8)))
+
+    def answer() -> None:
+        while not stop.is_set():
+            os.write(master, p.encode(bad))
+            stop.wait(0.05)
+
+    writer = threading.Thread(target=answer, daemon=True)
+    writer.start()
+    link = BoardLink(os.ttyname(slave), handshake_timeout_s=0.5)
+    try:
+        with pytest.raises(HandshakeError, match=r"HELLO refused: .*1-1000 Hz.*2000 Hz"):
+            link.open()
+        assert link.decoder.counters.malformed_frames >= 1 and link.hello is None
+    finally:
+        stop.set()
+        writer.join(1)
+        link.close()
+        os.close(master)
+        os.close(slave)
+
+
+def test_data_frames_with_other_channels_than_the_hello_are_counted_and_dropped(
+        board: VirtualInsoleBoard) -> None:
+    inbox = Inbox()
+    link = BoardLink(board.port, inbox)
+    try:
+        hello = link.open()
+        assert hello.channel_count == 8 and inbox.wait_for(50)
+        # a board that sends 7 channels after declaring 8 (firmware bug, half-flashed board)
+        for seq in (60000, 60002, 60004):
+            board.inject(p.encode(p.Data(hello.device_id, seq, 0, (5,) * 7)) +
+                         p.encode(p.Data(hello.device_id, seq + 1, 0, (5,) * 9)))
+        deadline = time.monotonic() + 3
+        while link.status().counters["malformed_frames"] < 6 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert link.status().counters["malformed_frames"] == 6
+        count = inbox.count()
+        assert inbox.wait_for(count + 50)  # the good frames keep coming
+        with inbox.lock:
+            assert all(len(m.values) == 8 for m in inbox.data)  # none of the bad ones used
+    finally:
+        link.close()
