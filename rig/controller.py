@@ -45,7 +45,7 @@ from rig.recorder import TrialRecorder, board_devices, recover_spooled, setup_fi
 from rig.records import Records
 from rig.settings import Settings
 from rig.targets import Exercise, TargetMonitor, Targets
-from rig.timeline import ROLES, FrameCollector, MergedBlock
+from rig.timeline import ROLES, STALE_AFTER_S, FrameCollector, MergedBlock
 from rig.trial import LiveTrial, TrialStateError
 from rig.visits import SessionOut, Visits
 
@@ -55,6 +55,11 @@ log = logging.getLogger(__name__)
 
 #: A board that has sent nothing for this long is shown as silent (s).
 SILENT_AFTER_S = 0.5
+#: Each board's values in the live message (``<source>_unavailable``, docs/live-protocol.md),
+#: and what the screens call it when it is stale (``rig.timeline.STALE_AFTER_S``).
+BOARD_SOURCES = {"insole_left": ("left_foot", "the left insole"),
+                 "insole_right": ("right_foot", "the right insole"),
+                 "bars": ("bars", "the bars board")}
 #: Even with no data, the state (device status) is republished this often (s).
 IDLE_PUBLISH_S = 0.1
 #: At each live update, how long to wait for each insole's next USB packet after taking what had
@@ -690,6 +695,9 @@ class RigController:
                 with self._lock:
                     load = self._process(block)
                 pending = True
+            elif load is not None and time.monotonic() - load.sample_time_s > STALE_AFTER_S:
+                with self._lock:  # every board silent: no alarm stays on from the last values
+                    self._end_stale_alarms(time.monotonic())
             now = time.monotonic()
             urgent = self._publish_now.is_set()
             every_block = pending and block_s is None  # the grid already keeps the rate
@@ -727,7 +735,11 @@ class RigController:
         left, right, bars = pct[:, 0], pct[:, 1], pct[:, 2] + pct[:, 3]
         prosthetic = left if self.patient.prosthetic_side == "left" else right
         active_before = len(self.monitor.active())
-        started = self.monitor.update(block.host_time_s, prosthetic, bars)
+        # Alarms never rest on a held value: a stale board's rows are "no data" (NaN) to them.
+        started = self.monitor.update(block.host_time_s,
+                                      fresh_only(prosthetic, block,
+                                                 "insole_" + self.patient.prosthetic_side),
+                                      fresh_only(bars, block, "bars"))
         if started or len(self.monitor.active()) != active_before:
             self._publish_now.set()  # alarms reach the screens at once, not at the next tick
         if self.trial is not None and self.trial.running:
@@ -736,6 +748,26 @@ class RigController:
             if self.recording is not None:
                 self.recording.append(block, result)
         return newest_load(block.host_time_s[-1], result)
+
+    def _end_stale_alarms(self, now: float) -> None:
+        """No block for longer than :data:`STALE_AFTER_S`: the active alarms end (no data)."""
+        if self.monitor.active():
+            nan = np.array([np.nan])
+            self.monitor.update(np.array([now]), nan, nan)
+            self._publish_now.set()
+
+    def unavailable_sources(self, now: float, collector: FrameCollector) -> dict[str, str]:
+        """Source -> why its values are not live: its board's newest sample is older than
+        :data:`STALE_AFTER_S` (or it never sent one)."""
+        newest = collector.newest_sample_time_s
+        out = {}
+        for role, (source, name) in BOARD_SOURCES.items():
+            sample_s = newest.get(role)
+            if sample_s is None:
+                out[source] = f"no signal from {name}"
+            elif (age := now - sample_s) > STALE_AFTER_S:
+                out[source] = f"no signal from {name} for {age:.1f} s"
+        return out
 
     def _publish(self, now: float, load: LoadSnapshot | None, collector: FrameCollector,
                  urgent: bool = False) -> None:
@@ -754,7 +786,9 @@ class RigController:
         devices = self._note_lost_boards(self.device_status(), now)
         message = live_message(self._seq, now, view, load, devices,
                                collector.newest_seq, collector.newest_device_time,
-                               recording=self.recording_status(now))
+                               recording=self.recording_status(now),
+                               unavailable=self.unavailable_sources(now, collector)
+                               if self.settings.devices else None)
         text = json.dumps(message, separators=(",", ":"))
         self.latest, self.latest_json = message, text
         if self.publish is not None:
@@ -771,15 +805,26 @@ class RigController:
                 "role": self._known_roles.get(status.port, status.role), "port": status.port,
                 "connected": status.connected,
                 "silent": age is None or age > SILENT_AFTER_S,
+                "stale": age is None or age > STALE_AFTER_S,
                 "serial_number": status.serial_number,
                 "firmware_version": status.firmware_version,
                 "sample_rate_hz": status.sample_rate_hz,
                 "last_frame_age_s": None if age is None else round(age, 4),
                 "reconnects": status.reconnects, "status_flags": status.status_flags,
                 "last_error": status.last_error,
-                "clock_drift_ppm": round(status.clock_drift_ppm, 1), **status.counters,
+                "clock_drift_ppm": round(status.clock_drift_ppm, 1),
+                "clock_drift_implausible": status.clock_drift_implausible, **status.counters,
             })
         return devices
+
+
+def fresh_only(values: np.ndarray, block: MergedBlock, role: str) -> np.ndarray:
+    """``values`` with NaN on the rows where ``role``'s held sample is older than
+    :data:`STALE_AFTER_S` (not live)."""
+    age = block.sample_age_s.get(role)
+    if age is None:
+        return values
+    return np.where(age > STALE_AFTER_S, np.nan, values)
 
 
 def newest_load(sample_time_s: float, result: pipeline.BlockResult) -> LoadSnapshot:

@@ -21,6 +21,11 @@ STANDARD_GRAVITY = 9.80665  # m/s²
 LOAD_NAMES = ("left_foot", "right_foot", "left_bar", "right_bar")
 #: How many of the newest steps the message lists.
 LAST_STEPS = 8
+#: The sources a board's silence makes unavailable: the live message's ``<source>_unavailable``.
+SOURCES = ("left_foot", "right_foot", "bars")
+#: The load names each source's values come from.
+SOURCE_LOADS = {"left_foot": ("left_foot",), "right_foot": ("right_foot",),
+                "bars": ("left_bar", "right_bar")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +109,12 @@ def live_message(
     frame_seq: dict[str, int],
     device_time_us: dict[str, int],
     recording: dict[str, Any] | None = None,
+    unavailable: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The message; ``recording`` is the recorder's status (:meth:`TrialRecorder.status`)."""
+    """The message; ``recording`` is the recorder's status (:meth:`TrialRecorder.status`);
+    ``unavailable``: source (:data:`SOURCES`) -> why its values are not live (a stale board):
+    those values are null, never the held ones, and so are the totals and shares."""
+    unavailable = unavailable or {}
     patient, targets = view.patient, view.targets
     band = [targets.band_low_pct_bw, targets.band_high_pct_bw]
     limit_side = patient.prosthetic_side
@@ -148,6 +157,8 @@ def live_message(
         "device_time_us": device_time_us,
         "recording": recording,
     }
+    for source in SOURCES:
+        message[f"{source}_unavailable"] = unavailable.get(source)
     if load is None:
         return message
     for i, name in enumerate(LOAD_NAMES):
@@ -165,4 +176,17 @@ def live_message(
         value = load.pct_bw[i]
         message[f"{side}_in_band"] = (bool(low <= value <= high) if side == view.band_side
                                       and math.isfinite(value) else None)
+    if unavailable:  # a stale board's held values are not shown as live
+        for source in unavailable:
+            for name in SOURCE_LOADS[source]:
+                message[f"{name}_n"] = message[f"{name}_pct_bw"] = None
+        for name in LOAD_NAMES:
+            message[f"{name}_share_pct"] = None
+        message["total_n"] = None
+        for side in ("left", "right"):
+            if f"{side}_foot" in unavailable:
+                message[f"{side}_cop_mm"] = message[f"{side}_in_band"] = None
+        if "bars" in unavailable:
+            message["bars_pct_bw"] = None
+            message["left_hand_position_mm"] = message["right_hand_position_mm"] = None
     return message

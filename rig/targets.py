@@ -91,7 +91,9 @@ class TargetMonitor:
 
     ``update`` takes the sample times (s) and loads (% BW) of the prosthetic foot and of both
     bars together, and returns which leg the band is on now. Alarms start on the first sample
-    over the limit and end on the first sample back at or under it.
+    over the limit and end on the first sample back at or under it. A NaN sample means "no
+    data" (the board is stale, ``rig.timeline.STALE_AFTER_S``): it starts no alarm and ends an
+    active one, so an alarm never rests on a held value.
     """
 
     prosthetic_side: Side
@@ -138,7 +140,7 @@ class TargetMonitor:
                         self.alarms.append(alarm)
                         started.append(alarm)
                     alarm.peak_pct_bw = max(alarm.peak_pct_bw, float(value))
-                elif alarm is not None and value <= limit:
+                elif alarm is not None:  # back at or under the limit, or no data (NaN)
                     self._end(kind, float(t))
         return started
 

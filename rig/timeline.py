@@ -8,17 +8,24 @@ hold by sample time, which is each board's own clock mapped onto the host's
 (``drivers.clock_sync``), so boards with drifting clocks still line up. A board's frames for an
 instant that arrive after that instant's block was processed are not waited for: the live path
 never holds back the newest data.
+
+A held value is not a live one: each block says, per board and row, how old the sample held
+there is (``sample_age_s``), and the collector keeps each board's newest sample time
+(``newest_sample_time_s``), so the controller can mark a board whose newest sample is older than
+:data:`STALE_AFTER_S` as unavailable instead of showing its last value as live.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 ROLES = ("insole_left", "insole_right", "bars")
+#: A board whose newest sample is older than this is stale: its held value is not live (s).
+STALE_AFTER_S = 0.2
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -56,6 +63,9 @@ class MergedBlock:
     newest_seq: dict[str, int]  # role -> sequence number of the newest frame included
     newest_device_time_us: dict[str, int]  # role -> that frame's device timestamp (µs)
     raw: dict[str, RawFrames]  # role -> every frame that board sent in this block
+    #: role -> (n,) how old (s) the sample held on each row is (0 on the timeline board's own
+    #: rows; inf before the board's first sample)
+    sample_age_s: dict[str, FloatArray] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -68,6 +78,7 @@ class FrameCollector:
     def __init__(self, channels: dict[str, int], idle_counts: dict[str, IntArray]) -> None:
         self.channels = channels
         self._held = {role: np.asarray(idle_counts[role], dtype=np.int64) for role in ROLES}
+        self._held_time = dict.fromkeys(ROLES, -np.inf)  # sample time of each held value (s)
         self._lock = threading.Lock()
         self._inbox: dict[str, list[tuple[float, int, int, tuple[int, ...]]]] = {
             role: [] for role in ROLES}
@@ -78,6 +89,12 @@ class FrameCollector:
     def newest_seq(self) -> dict[str, int]:
         """Per role, the sequence number of the newest frame taken into a block."""
         return dict(self._seq)
+
+    @property
+    def newest_sample_time_s(self) -> dict[str, float]:
+        """Per role that has sent any, the host time (s) of its newest sample taken into a
+        block."""
+        return {role: t for role, t in self._held_time.items() if np.isfinite(t)}
 
     @property
     def newest_device_time(self) -> dict[str, int]:
@@ -106,17 +123,26 @@ class FrameCollector:
         if not len(raw[timeline_role]):
             return None
         times = raw[timeline_role].sample_time_s
+        ages = {role: np.zeros(len(times)) for role in ROLES}
         counts = {role: raw[role].counts if role == timeline_role else
-                  self._hold(role, raw[role], times) for role in ROLES}
+                  self._hold(role, raw[role], times, ages) for role in ROLES}
         self._held[timeline_role] = raw[timeline_role].counts[-1]
-        return MergedBlock(times, counts, dict(self._seq), dict(self._device_time), raw)
+        self._held_time[timeline_role] = float(times[-1])
+        return MergedBlock(times, counts, dict(self._seq), dict(self._device_time), raw, ages)
 
-    def _hold(self, role: str, frames: RawFrames, times: FloatArray) -> IntArray:
-        """The board's counts at each of ``times``: its newest sample taken at or before."""
+    def _hold(self, role: str, frames: RawFrames, times: FloatArray,
+              ages: dict[str, FloatArray]) -> IntArray:
+        """The board's counts at each of ``times``: its newest sample taken at or before (and,
+        into ``ages[role]``, how old that sample is at each row)."""
         if not len(frames):
+            ages[role] = times - self._held_time[role]
             return np.broadcast_to(self._held[role], (len(times), self.channels[role])).copy()
+        index = np.searchsorted(frames.sample_time_s, times, side="right") - 1
+        held_time = np.concatenate([[self._held_time[role]], frames.sample_time_s])[index + 1]
+        ages[role] = times - held_time
         held = hold_at(frames.sample_time_s, frames.counts, self._held[role], times)
         self._held[role] = frames.counts[-1]
+        self._held_time[role] = float(frames.sample_time_s[-1])
         return held
 
 

@@ -6,7 +6,7 @@
  * The controls (REST) are in console-controls.js.
  *
  * Hooks for tests: #device-rows tr[data-role][data-connected][data-state] (ok | stale |
- * disconnected), #device-chips [data-role][data-state], #device-warning (hidden unless a board
+ * disconnected)[data-clock] (ok | implausible: drift over 1 %, not used), #device-chips [data-role][data-state], #device-warning (hidden unless a board
  * is disconnected or silent > 0.5 s), #console[data-connection], #console[data-seq],
  * #trial-card[data-state], #steps-rows tr[data-on-target], #console-alarm,
  * #recording-warning (hidden unless the recorder cannot reach the database).
@@ -328,6 +328,8 @@
 
   function deviceState(dev) {
     if (!dev.connected) return "disconnected";
+    // the server's word (no sample for > 0.2 s: its values are null in the message), else age
+    if (dev.stale === true) return "stale";
     if (!isNum(dev.last_frame_age_s) || dev.last_frame_age_s > DEVICE_STALE_S) return "stale";
     return "ok";
   }
@@ -416,7 +418,13 @@
           ") is disconnected.");
       } else if (state === "stale") {
         problems.push(GaitLive.roleName(role) + " has sent no data for " +
-          (ageText || "a while") + ".");
+          (ageText || "a while") + " (" + (dev.port || "no port") +
+          "): its values are not shown.");
+      }
+      setAttr(row.tr, "data-clock", dev.clock_drift_implausible ? "implausible" : "ok");
+      if (dev.clock_drift_implausible) {
+        problems.push(GaitLive.roleName(role) + ": its clock drifts by " +
+          fmt(dev.clock_drift_ppm / 10000, 1) + " % (over 1 %): not used to time its samples.");
       }
     });
     Object.keys(rowsByRole).forEach(function (role) {

@@ -11,6 +11,10 @@
  *   #display[data-connection]       connecting | live | reconnecting | stale | no-signal
  *   #display[data-seq]              seq of the newest message applied to the page
  *   #left-leg / #right-leg          data-value-pct-bw     last received % body weight ("" if null)
+ *                                   data-signal           live | lost (its insole is stale:
+ *                                                         greyed, "No signal from the left
+ *                                                         insole", no tone), and
+ *                                                         data-signal-changed-ms (wall ms)
  *                                   data-displayed-pct-bw value shown now (1 decimal, "" if null)
  *                                   data-band-state       none | below | in | above (of the
  *                                                         displayed value against the band)
@@ -59,6 +63,8 @@
     this.band = byId(side + "-bar-band");
     this.bandZone = byId(side + "-bar-band-zone");
     this.badge = byId(side + "-prosthesis-badge");
+    this.noSignal = byId(side + "-no-signal");
+    this.signalLost = null;  // the server marks this foot's insole stale (a reason), or not
     this.limit = byId(side + "-bar-limit");
     this.number = byId(side + "-value-number");
     var feedback = byId(side + "-feedback");
@@ -119,6 +125,19 @@
     }
 
     this.bandRange = bandValid ? [band[0], band[1]] : null;
+  };
+
+  /** The server's `<side>_foot_unavailable` (a reason, or null): the bar is greyed and hatched
+   *  and says "No signal from the left insole" while it lasts. The change is stamped on the
+   *  wall clock (`data-signal-changed-ms`: performance.timeOrigin + now) for the tests. */
+  Leg.prototype.setSignal = function (reason) {
+    var lost = typeof reason === "string" && reason !== "";
+    if (lost === this.signalLost) return;
+    this.signalLost = lost;
+    this.root.setAttribute("data-signal", lost ? "lost" : "live");
+    this.root.setAttribute("data-signal-changed-ms",
+      String(window.performance.timeOrigin + window.performance.now()));
+    this.noSignal.hidden = !lost;
   };
 
   Leg.prototype.setProsthetic = function (isProsthetic) {
@@ -454,6 +473,7 @@
       if (enabled) {
         var side = msg.band_side;
         if (alarm.active && (alarm.kinds || []).indexOf("over_limit") >= 0) mode = "alarm";
+        else if (side && msg[side + "_foot_unavailable"]) mode = "silent";  // no signal: no tone
         else if (side && msg[side + "_in_band"] === true) mode = "in_band";
         else mode = "silent";
       }
@@ -501,9 +521,15 @@
       var limit = msg[side + "_limit_pct_bw"];
       legs[side].receive(msg[side + "_foot_pct_bw"], sideBand(msg, side), limit,
         overLimit && isNum(limit));
+      legs[side].setSignal(msg[side + "_foot_unavailable"]);
     });
     hands.receive(msg.bars_pct_bw, msg.targets ? msg.targets.max_hand_support_pct_bw : null,
       kinds.indexOf("hand_support") >= 0);
+    var barsLost = typeof msg.bars_unavailable === "string";
+    if (hands.root.getAttribute("data-signal") !== (barsLost ? "lost" : "live")) {
+      hands.root.setAttribute("data-signal", barsLost ? "lost" : "live");
+      byId("hands-no-signal").hidden = !barsLost;
+    }
     feedbackView.apply(msg, alarm);
     tone.apply(msg, alarm);
 
