@@ -20,7 +20,10 @@ ten times what a board's crystal does), or a fast board looks like a stall and i
 A slope steeper than :data:`MAX_DRIFT_PPM` (1 %: a crystal is off by at most a few hundred ppm)
 is not a clock but a fault (a wrong crystal or clock setting, a host clock jumping): it is
 flagged (``drift_implausible``, shown in the board's status) and not used; the samples are then
-timed by the newest window's minimum delay alone, without a slope.
+timed by the newest window's minimum delay alone, without a slope. A board clock that runs more
+than 1 % *fast* never gets three windows (its delays keep falling below the line, and the minima
+are forgotten each time): two forgets within :data:`FORGET_PAIR_S` whose delays fell by more than
+1 % of the board time between them give the estimate instead, and flag it the same way.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ U32_US = 1 << 32
 FORGET_S = 0.002
 #: A drift estimate above this is implausible for a crystal: flagged, not used (ppm).
 MAX_DRIFT_PPM = 10_000.0
+#: Two forgets this close (board time, s) measure the drift of a clock that keeps running ahead.
+FORGET_PAIR_S = 5.0
 
 
 @dataclass(slots=True)
@@ -53,6 +58,7 @@ class DeviceClock:
     _estimate: float = 0.0  # the envelope's slope, whether used or not
     #: The drift estimate is over :data:`MAX_DRIFT_PPM`: not used for the samples' times.
     drift_implausible: bool = False
+    _last_forget: tuple[float, float] | None = None  # (device s, delay s) of the newest forget
 
     def reset(self) -> None:
         """Forget everything (the board rebooted: its clock started again)."""
@@ -63,6 +69,7 @@ class DeviceClock:
         self._envelope.clear()
         self._offset_s = self._drift = self._origin_s = self._estimate = 0.0
         self.drift_implausible = False
+        self._last_forget = None
 
     @property
     def drift_ppm(self) -> float:
@@ -87,6 +94,7 @@ class DeviceClock:
             self._envelope.clear()
             self._window_start_s = self._window_min = None
             self._drift = 0.0
+            self._forgot(device_s, delay_s)
         if self._window_min is None or delay_s < self._window_min[1]:
             self._window_min = (device_s, delay_s)
         if self._window_start_s is None:
@@ -96,11 +104,24 @@ class DeviceClock:
             self._window_start_s, self._window_min = device_s, None
         elif not self._envelope:  # first window: the least delay seen so far, no drift yet
             self._origin_s, self._offset_s = self._window_min
+        if self.drift_implausible:  # no slope to trust: at least never after its arrival
+            return min(self.to_host_s(device_s), arrival_s)
         return self.to_host_s(device_s)
 
     def to_host_s(self, device_s: float) -> float:
         """Host monotonic time (s) of a board time in s since boot (unwrapped)."""
         return device_s + self._offset_s + self._drift * (device_s - self._origin_s)
+
+    def _forgot(self, device_s: float, delay_s: float) -> None:
+        """The minima were forgotten at this frame: a second forget soon after, with the delay
+        fallen by over 1 % of the time between, is a clock running ahead (flagged)."""
+        if self._last_forget is not None:
+            d0, e0 = self._last_forget
+            if 0 < device_s - d0 <= FORGET_PAIR_S:
+                slope = (delay_s - e0) / (device_s - d0)
+                if abs(slope) * 1e6 > MAX_DRIFT_PPM:
+                    self._estimate, self.drift_implausible = slope, True
+        self._last_forget = (device_s, delay_s)
 
     def _fit(self, window_min: tuple[float, float]) -> None:
         """Add a window's minimum; put the line on the lower hull edge under the minima's mean."""
@@ -114,8 +135,7 @@ class DeviceClock:
                 hull.pop()
             hull.append((d, e))
         self._origin_s, self._offset_s = hull[0]
-        self._drift = self._estimate = 0.0
-        self.drift_implausible = False
+        self._drift = 0.0
         if len(self._envelope) < 3:  # two minima 0.5 s apart give no trustworthy slope yet
             self._offset_s = min(e for _, e in self._envelope)
             return
@@ -125,7 +145,7 @@ class DeviceClock:
                 self._origin_s, self._offset_s, self._drift = d0, e0, (e1 - e0) / (d1 - d0)
                 break
         self._estimate = self._drift
-        if abs(self._drift) * 1e6 > MAX_DRIFT_PPM:  # a fault, not a crystal: no slope
-            self.drift_implausible = True
+        self.drift_implausible = abs(self._drift) * 1e6 > MAX_DRIFT_PPM
+        if self.drift_implausible:  # a fault, not a crystal: no slope
             self._drift = 0.0
             self._origin_s, self._offset_s = window_min

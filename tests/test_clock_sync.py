@@ -193,3 +193,13 @@ def test_a_crystal_drift_is_not_flagged() -> None:
     clock, _, _, _ = drifting_clock(-900.0)
     assert not clock.drift_implausible
     assert abs(clock.drift_ppm - 900.0) < 20, clock.drift_ppm
+
+
+def test_a_clock_running_over_one_percent_fast_is_flagged_too() -> None:
+    """2 % fast: its delays keep falling below the line, so its minima are forgotten again and
+    again and no slope is ever fitted; the forgets themselves measure the drift."""
+    clock, _, arrived, mapped = drifting_clock(+20_000.0)
+    assert clock.drift_implausible
+    assert clock.drift_ppm < -MAX_DRIFT_PPM, clock.drift_ppm
+    late = len(mapped) // 2  # once flagged: never after its arrival
+    assert np.all(mapped[late:] <= arrived[late:] + 1e-9)
