@@ -128,7 +128,8 @@ class RigController:
         )
         self.monitor = TargetMonitor(
             settings.prosthetic_side, Exercise.WALKING,
-            Targets(settings.target_low_pct_bw, settings.target_high_pct_bw))
+            Targets(settings.target_low_pct_bw, settings.target_high_pct_bw),
+            debounce_s=settings.alarm_debounce_s, hold_s=settings.alarm_hold_s)
         self.feedback = Feedback()
         self.trial: LiveTrial | None = None
         self.last_summary: dict[str, Any] | None = None
@@ -255,7 +256,8 @@ class RigController:
                 self.footwear = None  # each patient's shoes are confirmed for them
             self.patient = patient
             self.monitor = TargetMonitor(patient.prosthetic_side, self.monitor.exercise,
-                                         self.monitor.targets)
+                                         self.monitor.targets, debounce_s=self.monitor.debounce_s,
+                                         hold_s=self.monitor.hold_s)
             if self.calibration is not None:
                 self._use_calibration(self.calibration)
         self._controls_changed(save=True)
@@ -280,6 +282,8 @@ class RigController:
     def set_feedback(self, **changes: Any) -> Feedback:
         with self._lock:
             self.feedback = replace(self.feedback, **changes)
+            if self.trial is not None and self.trial.state != "stopped":
+                self.trial.set_feedback(self.feedback.mode, self.feedback.fade_every_n)
         self._controls_changed(save=True)
         return self.feedback
 
@@ -345,6 +349,7 @@ class RigController:
             self.monitor.started_s = now
             self.trial = LiveTrial(trial_id, exercise, self.monitor.targets,
                                    self.patient.prosthetic_side, started_s=now)
+            self.trial.set_feedback(self.feedback.mode, self.feedback.fade_every_n)
             if self.records is not None:
                 self.recording = self._start_recording(self.records, trial_id, now)
             self._milestone = None
@@ -432,7 +437,8 @@ class RigController:
                 except (ValueError, TypeError, KeyError) as exc:
                     log.warning("stored rig state: %s not restored (%s)", key, exc)
             self.monitor = TargetMonitor(self.patient.prosthetic_side, self.monitor.exercise,
-                                         self.monitor.targets)
+                                         self.monitor.targets, debounce_s=self.monitor.debounce_s,
+                                         hold_s=self.monitor.hold_s)
             if self.calibration is not None:
                 self._use_calibration(self.calibration)
             self._resume_visit()
@@ -458,8 +464,10 @@ class RigController:
         """A recorder for the trial that starts now, with the setup it needs to reprocess."""
         assert self.calibration is not None
         recorder = TrialRecorder(records, trial_id, started_s, spool_folder=self.spool_folder)
+        fading = {"mode": self.feedback.mode, "fade_every_n": self.feedback.fade_every_n}
         recorder.begin(setup_fields(self.settings, self.patient, self.calibration, self.layout,
-                                    self.monitor.targets, self.links), board_devices(self.links))
+                                    self.monitor.targets, self.links, fading),
+                       board_devices(self.links))
         return recorder
 
     def _finish_recording(self, recorder: TrialRecorder, summary: dict[str, Any],

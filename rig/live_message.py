@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rig.compliance import shown_on_step
 from rig.targets import Alarm, Exercise, Side, Targets
 
 if TYPE_CHECKING:
@@ -41,6 +42,10 @@ class PatientOnRig:
         return self.body_mass_kg * STANDARD_GRAVITY
 
 
+#: Feedback fading modes (:attr:`Feedback.mode`).
+FEEDBACK_MODES = ("full", "faded", "off")
+
+
 @dataclass(frozen=True, slots=True)
 class Feedback:
     """What the patient's screen gives: the visual bar, the tone, the good-step counter."""
@@ -50,10 +55,19 @@ class Feedback:
     counter: bool = True
     muted: bool = False  # the therapist silenced the tone from the tablet
     volume_pct: int = 60
+    #: Feedback fading (issue 13): ``full`` every step's verdict is shown; ``faded`` only every
+    #: ``fade_every_n``-th prosthetic step's; ``off`` none (the STOP alarm always shows).
+    mode: str = "full"
+    fade_every_n: int = 2
+
+    def shown_on_step(self, index: int) -> bool:
+        """Whether the display gives the verdict of prosthetic step ``index`` (1-based)."""
+        return shown_on_step(self.mode, self.fade_every_n, index)
 
     def to_dict(self) -> dict[str, Any]:
         return {"visual": self.visual, "tone": self.tone, "counter": self.counter,
-                "muted": self.muted, "volume_pct": self.volume_pct}
+                "muted": self.muted, "volume_pct": self.volume_pct, "mode": self.mode,
+                "fade_every_n": self.fade_every_n}
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +164,9 @@ def live_message(
         "steps": None if trial is None else {
             "total": trial.steps.total, "on_target": trial.steps.on_target,
             "streak": trial.steps.streak, "best_streak": trial.steps.best_streak,
-            "last": [s.to_dict() for s in trial.steps.last(LAST_STEPS)]},
+            "last": [s.to_dict() for s in trial.steps.last(LAST_STEPS)],
+            "judged": None if (judged := trial.steps.last_judged()) is None
+            else judged.judged()},
         "milestone": view.milestone,
         "devices": devices,
         "frame_seq": frame_seq,

@@ -531,9 +531,12 @@ def read_spool(path: Path) -> dict[str, Any]:
 
 
 def setup_fields(settings: Settings, patient: PatientOnRig, calibration: RigCalibration,
-                 layout: RigLayout, targets: Targets, links: list[BoardLink]) -> dict[str, Any]:
+                 layout: RigLayout, targets: Targets, links: list[BoardLink],
+                 feedback: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a trial stores to be reprocessed exactly (``db.trials.TRIAL_FIELDS``): the setup
-    (:class:`rig.trial_setup.TrialSetup`), calibration dicts, targets and firmware versions."""
+    (:class:`rig.trial_setup.TrialSetup`), calibration dicts, targets and firmware versions.
+    ``feedback``: the display's feedback fading at the start (``mode``, ``fade_every_n``),
+    stored in the targets as ``feedback`` (what the compliance with/without feedback reads)."""
     rates = {"insole_left": float(settings.insole_rate_hz),
              "insole_right": float(settings.insole_rate_hz), "bars": BARS_RATE_HZ}
     firmware = {}
@@ -549,7 +552,8 @@ def setup_fields(settings: Settings, patient: PatientOnRig, calibration: RigCali
         rates_hz=rates, layout=layout,
         idle_counts={role: [round(float(c.get("offset_counts", 0))) for c in dicts[role]]
                      for role in ROLES})
-    return {"setup": setup.to_dict(), "calibration": dicts, "targets": asdict(targets),
+    return {"setup": setup.to_dict(), "calibration": dicts,
+            "targets": {**asdict(targets), **({"feedback": feedback} if feedback else {})},
             "firmware_versions": firmware}
 
 

@@ -8,7 +8,8 @@ The controller's :meth:`~rig.controller.RigController.persisted_state` is one JS
      "exercise": "walking",
      "targets": {"band_low_pct_bw", "band_high_pct_bw", "limit_pct_bw",
                  "max_hand_support_pct_bw", "unit": "kg" | "pct_bw", "shift_period_s"},
-     "feedback": {"visual", "tone", "counter", "muted", "volume_pct"}}
+     "feedback": {"visual", "tone", "counter", "muted", "volume_pct",
+                  "mode": "full" | "faded" | "off", "fade_every_n"}}
 
 Targets are kept in % body weight with the unit the therapist entered them in (``unit``), as
 :class:`rig.targets.Targets` holds them, so a restore gives exactly the same targets. At start,
@@ -36,7 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db import rig_states
 from db.models import AMPUTATION_LEVELS
-from rig.live_message import Feedback, PatientOnRig
+from rig.live_message import FEEDBACK_MODES, Feedback, PatientOnRig
 from rig.records import Records
 from rig.targets import Exercise, Targets
 
@@ -103,9 +104,14 @@ def feedback_state(feedback: Feedback) -> dict[str, Any]:
 def feedback_from_state(value: Any) -> Feedback:
     doc = _document(value)
     known = {f.name for f in fields(Feedback)}
-    for name in known - {"volume_pct"}:
+    for name in known - {"volume_pct", "mode", "fade_every_n"}:
         if name in doc and not isinstance(doc[name], bool):
             raise StateValueError(f"feedback {name} {doc[name]!r}")
+    if doc.get("mode", "full") not in FEEDBACK_MODES:
+        raise StateValueError(f"feedback mode {doc['mode']!r}")
+    every = doc.get("fade_every_n", 2)
+    if isinstance(every, bool) or not isinstance(every, int) or not 1 <= every <= 20:
+        raise StateValueError(f"feedback fade_every_n {every!r}")
     volume = doc.get("volume_pct", Feedback().volume_pct)
     if isinstance(volume, bool) or not isinstance(volume, int) or not 0 <= volume <= 100:
         raise StateValueError(f"feedback volume_pct {volume!r}")

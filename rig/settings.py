@@ -66,6 +66,13 @@ class Settings(BaseSettings):
                     "trial's end.")
     target_low_pct_bw: float = Field(default=40.0, ge=0, le=150)
     target_high_pct_bw: float = Field(default=60.0, ge=0, le=150)
+    alarm_debounce_s: float = Field(
+        default=0.1, ge=0, le=1.0,
+        description="The safety limit's STOP alarm is raised only when the prosthetic load stays "
+                    "over the limit this long (s): a brief spike raises nothing.")
+    alarm_hold_s: float = Field(
+        default=1.0, ge=0, le=10.0,
+        description="Once raised, the STOP alarm stays up at least this long (s).")
     live_update_hz: float = Field(default=60.0, ge=1, le=1000,
                                   description="Most live updates per second sent to a client.")
     live_send_timeout_s: float = Field(

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from processing.gait_events import GaitEventDetector
+from rig.compliance import Verdict, band_distance_pct_bw, shown_on_step, verdict
 
 FloatArray = npt.NDArray[np.float64]
 Side = Literal["left", "right"]
@@ -29,6 +30,13 @@ class LiveStep:
     peak_pct_bw: float  # highest load on that foot during the contact, % body weight
     on_target: bool
     prosthetic: bool
+    #: The judgement of a prosthetic step (issue 13, :mod:`rig.compliance`); None on the sound
+    #: side. ``index``: 1-based among the trial's prosthetic steps.
+    index: int | None = None
+    verdict: Verdict | None = None
+    band_distance_pct_bw: float = float("nan")
+    over_limit_s: float = 0.0  # how long the load was over the safety limit in this stance
+    feedback_shown: bool = True  # the display gave this step's verdict (feedback fading)
 
     @property
     def stance_s(self) -> float:
@@ -41,6 +49,15 @@ class LiveStep:
                 "peak_pct_bw": None if np.isnan(self.peak_pct_bw) else round(self.peak_pct_bw, 1),
                 "on_target": self.on_target}
 
+    def judged(self) -> dict[str, Any]:
+        """The live message's ``steps.judged``: this prosthetic step's verdict."""
+        distance = self.band_distance_pct_bw
+        return {"index": self.index, "toe_off_s": round(self.toe_off_s, 4),
+                "peak_pct_bw": None if np.isnan(self.peak_pct_bw) else round(self.peak_pct_bw, 1),
+                "over_limit_s": round(self.over_limit_s, 3), "verdict": self.verdict,
+                "band_distance_pct_bw": None if np.isnan(distance) else round(distance, 1),
+                "feedback_shown": self.feedback_shown}
+
 
 @dataclass(slots=True)
 class StepCounter:
@@ -52,6 +69,9 @@ class StepCounter:
     on_target: int = 0
     streak: int = 0  # consecutive prosthetic steps on target, now
     best_streak: int = 0
+    limit_pct_bw: float | None = None  # the safety limit (for each step's time over it)
+    feedback_mode: str = "full"  # feedback fading (rig.live_message.Feedback.mode)
+    fade_every_n: int = 2
     steps: list[LiveStep] = field(default_factory=list)
     _heel_strike_s: dict[str, float] = field(default_factory=dict)
     _blocks: deque[tuple[FloatArray, FloatArray, FloatArray]] = field(default_factory=deque)
@@ -74,10 +94,17 @@ class StepCounter:
         if kind != "toe_off" or foot not in self._heel_strike_s:
             return None
         heel_strike_s = self._heel_strike_s.pop(foot)
-        peak = self._peak(foot, heel_strike_s, time_s)
+        peak, over_s = self._peak(foot, heel_strike_s, time_s)
         low, high = band_pct_bw
-        step = LiveStep(foot, heel_strike_s, time_s, peak, bool(low <= peak <= high),
-                        foot == self.prosthetic_side)
+        prosthetic = foot == self.prosthetic_side
+        if prosthetic:
+            index = self.total + 1
+            step = LiveStep(foot, heel_strike_s, time_s, peak, bool(low <= peak <= high), True,
+                            index, verdict(peak, band_pct_bw),
+                            band_distance_pct_bw(peak, band_pct_bw), over_s,
+                            shown_on_step(self.feedback_mode, self.fade_every_n, index))
+        else:
+            step = LiveStep(foot, heel_strike_s, time_s, peak, bool(low <= peak <= high), False)
         self.steps.append(step)
         if step.prosthetic:
             self.total += 1
@@ -92,13 +119,30 @@ class StepCounter:
     def last(self, count: int = 8) -> list[LiveStep]:
         return self.steps[-count:]
 
-    def _peak(self, foot: Side, start_s: float, end_s: float) -> float:
+    def last_judged(self) -> LiveStep | None:
+        """The newest prosthetic step (the verdict the patient sees now), if any."""
+        return next((s for s in reversed(self.steps) if s.prosthetic), None)
+
+    def _peak(self, foot: Side, start_s: float, end_s: float) -> tuple[float, float]:
+        """The contact's peak load (% BW) and its time over the safety limit (s)."""
         column = 1 if foot == "left" else 2
-        peaks = [float(np.max(block[column][(block[0] >= start_s) & (block[0] <= end_s)]))
-                 for block in self._blocks
-                 if block[0][0] <= end_s and block[0][-1] >= start_s
-                 and np.any((block[0] >= start_s) & (block[0] <= end_s))]
-        return max(peaks) if peaks else float("nan")
+        times, loads = [], []
+        for block in self._blocks:
+            if block[0][0] <= end_s and block[0][-1] >= start_s:
+                inside = (block[0] >= start_s) & (block[0] <= end_s)
+                times.append(block[0][inside])
+                loads.append(block[column][inside])
+        t = np.concatenate(times) if times else np.empty(0)
+        load = np.concatenate(loads) if loads else np.empty(0)
+        finite = np.isfinite(load)
+        if not finite.any():
+            return float("nan"), 0.0
+        peak = float(np.max(load[finite]))
+        over_s = 0.0
+        if self.limit_pct_bw is not None and t.size > 1:
+            dt = float(np.median(np.diff(t)))
+            over_s = float(np.count_nonzero(load[finite] > self.limit_pct_bw)) * dt
+        return peak, over_s
 
 
 #: Loads reach the detector in % body weight, so body weight is 100 in its units.

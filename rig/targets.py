@@ -78,6 +78,7 @@ class Alarm:
     peak_pct_bw: float
     limit_pct_bw: float
     end_s: float | None = None
+    raised_s: float = float("nan")  # when it was raised (start_s + the debounce, or later)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "start_s": round(self.start_s, 4),
@@ -94,6 +95,14 @@ class TargetMonitor:
     over the limit and end on the first sample back at or under it. A NaN sample means "no
     data" (the board is stale, ``rig.timeline.STALE_AFTER_S``): it starts no alarm and ends an
     active one, so an alarm never rests on a held value.
+
+    The safety limit's alarm (``over_limit``) is debounced and held (issue 13): it is raised
+    only once the load has stayed over the limit for ``debounce_s`` (a brief spike of a heel
+    strike raises nothing), and once raised it stays up at least ``hold_s`` (so the patient
+    can see it), then ends on the first sample back at or under the limit. Its ``start_s`` is
+    still the first sample over the limit (the episode's onset); ``raised_s`` is when it was
+    raised. The controller sets both from ``GAITRIG_ALARM_DEBOUNCE_S`` / ``_HOLD_S`` (0.1 s,
+    1 s); 0 and 0 (the defaults here) give the raw episodes.
     """
 
     prosthetic_side: Side
@@ -101,7 +110,10 @@ class TargetMonitor:
     targets: Targets = field(default_factory=Targets)
     started_s: float | None = None
     alarms: list[Alarm] = field(default_factory=list)
+    debounce_s: float = 0.0  # over_limit: raised after the load stays over this long (s)
+    hold_s: float = 0.0  # over_limit: once raised, up at least this long (s)
     _active: dict[str, Alarm] = field(default_factory=dict)
+    _over_since: dict[str, float] = field(default_factory=dict)  # a run over, not yet raised
 
     def band_side(self, now_s: float) -> Side:
         """The leg the band is on at ``now_s``: the prosthetic one, except in weight shifting."""
@@ -126,22 +138,32 @@ class TargetMonitor:
                   ("hand_support", self.targets.max_hand_support_pct_bw, bars_pct_bw))
         for kind, limit, values in checks:
             if limit is None:
+                self._over_since.pop(kind, None)
                 self._end(kind, float(time_s[0]) if len(time_s) else 0.0)
                 continue
             over = values > limit
             if kind not in self._active and not over.any():
+                self._over_since.pop(kind, None)
                 continue  # the common case: no alarm on, none starting
+            debounce, hold = (self.debounce_s, self.hold_s) if kind == "over_limit" else (0, 0)
             for t, value in zip(time_s, values, strict=True):
                 alarm = self._active.get(kind)
                 if value > limit:
-                    if alarm is None:
-                        alarm = Alarm(kind, float(t), float(value), limit)  # type: ignore[arg-type]
+                    onset = self._over_since.setdefault(kind, float(t))
+                    if alarm is None and float(t) - onset >= debounce:
+                        alarm = Alarm(kind, onset, float(value), limit)  # type: ignore[arg-type]
+                        alarm.raised_s = float(t)
                         self._active[kind] = alarm
                         self.alarms.append(alarm)
                         started.append(alarm)
-                    alarm.peak_pct_bw = max(alarm.peak_pct_bw, float(value))
-                elif alarm is not None:  # back at or under the limit, or no data (NaN)
-                    self._end(kind, float(t))
+                    if alarm is not None:
+                        alarm.peak_pct_bw = max(alarm.peak_pct_bw, float(value))
+                else:
+                    self._over_since.pop(kind, None)
+                    # back at or under the limit (once held long enough), or no data (NaN)
+                    if alarm is not None and (not value <= limit
+                                              or float(t) - alarm.raised_s >= hold):
+                        self._end(kind, float(t))
         return started
 
     def active(self) -> list[Alarm]:

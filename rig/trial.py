@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from processing.metrics import prosthetic_share_pct, symmetry_index_pct
+from rig.compliance import compliance_by_feedback
 from rig.steps import LiveGaitEvents, StepCounter
 from rig.targets import Alarm, Exercise, Side, Targets
 
@@ -112,6 +113,7 @@ class LiveTrial:
         if not self.running or not len(time_s):
             return
         self.steps.add_samples(time_s, left_pct_bw, right_pct_bw)
+        self.steps.limit_pct_bw = self.targets.limit_pct_bw
         band = (self.targets.band_low_pct_bw, self.targets.band_high_pct_bw)
         for foot, kind, event_s in self.gait_events.add_samples(time_s, left_pct_bw,
                                                                 right_pct_bw):
@@ -121,6 +123,10 @@ class LiveTrial:
             self._bars_sum_pct_bw += float(finite.sum())
             self._bars_peak_pct_bw = max(self._bars_peak_pct_bw, float(finite.max()))
             self._samples += len(finite)
+
+    def set_feedback(self, mode: str, fade_every_n: int) -> None:
+        """Feedback fading from now on: which of the next steps' verdicts the display gives."""
+        self.steps.feedback_mode, self.steps.fade_every_n = mode, fade_every_n
 
     def add_alarms(self, alarms: list[Alarm]) -> None:
         if self.running:
@@ -143,6 +149,8 @@ class LiveTrial:
         def rounded(value: float, digits: int = 1) -> float | None:
             return round(value, digits) if np.isfinite(value) else None
 
+        judged = [s for s in steps if s.prosthetic]
+        band = (self.targets.band_low_pct_bw, self.targets.band_high_pct_bw)
         p_stance, s_stance = mean(stance["prosthetic"]), mean(stance["sound"])
         p_peak, s_peak = mean(peak["prosthetic"]), mean(peak["sound"])
         return {
@@ -160,6 +168,11 @@ class LiveTrial:
             "bar_reliance_mean_pct_bw": rounded(
                 self._bars_sum_pct_bw / self._samples if self._samples else float("nan")),
             "bar_reliance_peak_pct_bw": rounded(self._bars_peak_pct_bw),
+            "compliance": compliance_by_feedback(
+                [s.peak_pct_bw for s in judged], [s.feedback_shown for s in judged], band,
+                self.targets.limit_pct_bw),
+            "feedback": {"mode": self.steps.feedback_mode,
+                         "fade_every_n": self.steps.fade_every_n},
             "alarms": [a.to_dict() for a in self.alarms],
             "marks": [{"elapsed_s": round(m.elapsed_s, 2), "note": m.note} for m in self.marks],
         }

@@ -39,6 +39,7 @@ from db.recordings import Frames
 from processing import balance, gait_events, metrics, pipeline
 from processing.calibration import RigCalibration
 from rig.analyze import DEFAULT_BAND_PCT_BW
+from rig.compliance import stored_compliance
 from rig.timeline import ROLES, choose_timeline, hold_at
 from rig.trial_setup import TrialSetup
 
@@ -164,6 +165,9 @@ def analyse(frames: Mapping[str, Frames], setup: TrialSetup,
               "heel_strike_s": s.heel_strike_s, "toe_off_s": s.toe_off_s,
               "stance_s": s.stance_s, "peak_load_pct_bw": _number(s.peak_load_pct_bw),
               "metrics": s.to_dict()} for s in walking.steps]
+    summary = metric["summary"]
+    assert isinstance(summary, dict)
+    summary["compliance"] = stored_compliance(steps, targets)  # issue 13
     return TrialAnalysis(metric, steps)
 
 

@@ -31,7 +31,8 @@ PATIENT = {"display_name": "Ana", "body_mass_kg": 80.0, "prosthetic_side": "left
            "amputation_level": "transfemoral"}
 TARGETS_KG = {"unit": "kg", "band_low": 24.0, "band_high": 32.0, "limit": 40.0,
               "max_hand_support": 16.0, "shift_period_s": 7.0}
-FEEDBACK = {"tone": False, "counter": False, "muted": True, "volume_pct": 35}
+FEEDBACK = {"tone": False, "counter": False, "muted": True, "volume_pct": 35, "mode": "faded",
+            "fade_every_n": 3}
 
 
 def session_rows(url: str) -> list[m.LoginSessionRow]:

@@ -43,3 +43,34 @@ def test_the_hold_carries_over_to_the_next_block_and_bad_frames_are_dropped() ->
     assert block is not None and block.rows == 1
     assert block.counts["bars"][0, 0] == 55
     assert c.take_block() is None
+
+
+def test_each_held_value_knows_its_age_so_a_silent_board_is_not_live() -> None:
+    """Issue 13: the right insole stops at t = 0.1 s while the left goes on; the merge still
+    holds its last counts, but says how old they are on every row."""
+    c = collector()
+    c.add("insole_right", 0.1, 0, 0, (5, 6))
+    c.add("bars", 0.05, 0, 0, (100,))
+    for i in range(3):
+        c.add("insole_left", 0.1 + 0.1 * i, i, 0, (i, i))
+    block = c.take_block()
+    assert block is not None
+    np.testing.assert_allclose(block.sample_age_s["insole_left"], [0, 0, 0])
+    np.testing.assert_allclose(block.sample_age_s["insole_right"], [0.0, 0.1, 0.2])
+    np.testing.assert_allclose(block.sample_age_s["bars"], [0.05, 0.15, 0.25])
+    newest = c.newest_sample_time_s
+    assert newest.keys() == {"insole_left", "insole_right", "bars"}
+    np.testing.assert_allclose([newest["insole_left"], newest["insole_right"], newest["bars"]],
+                               [0.3, 0.1, 0.05])
+    # the next block: nothing more from the right insole, its held value keeps ageing
+    c.add("insole_left", 0.4, 3, 0, (3, 3))
+    block = c.take_block()
+    assert block is not None
+    np.testing.assert_allclose(block.sample_age_s["insole_right"], [0.3])
+    np.testing.assert_array_equal(block.counts["insole_right"], [[5, 6]])  # held, but 0.3 s old
+    # a board that never sent anything: infinitely old (idle counts are no measurement)
+    fresh = collector()
+    fresh.add("insole_left", 1.0, 0, 0, (1, 1))
+    block = fresh.take_block()
+    assert block is not None and np.isinf(block.sample_age_s["bars"]).all()
+    assert "bars" not in fresh.newest_sample_time_s

@@ -79,6 +79,10 @@ class FeedbackIn(ApiInput):
     counter: bool | None = None
     muted: bool | None = None
     volume_pct: int | None = Field(default=None, ge=0, le=100)
+    mode: Literal["full", "faded", "off"] | None = Field(
+        default=None, description="Feedback fading: every step's verdict, every n-th, none.")
+    fade_every_n: int | None = Field(default=None, ge=1, le=20,
+                                     description="Faded: the verdict of every n-th step.")
 
 
 class TrialIn(ApiInput):

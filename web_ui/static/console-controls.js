@@ -548,6 +548,10 @@
     C.setText(mute, fb.muted ? "\uD83D\uDD07 Tone muted \u2013 unmute" : "Mute tone");
     var volume = byId("fb-volume");
     if (document.activeElement !== volume) volume.value = fb.volume_pct;
+    var mode = byId("fb-mode"), every = byId("fb-fade-every");
+    if (document.activeElement !== mode) mode.value = fb.mode || "full";
+    if (document.activeElement !== every) every.value = fb.fade_every_n || 2;
+    every.disabled = (fb.mode || "full") !== "faded";
   }
 
   function putFeedback(change) {
@@ -568,6 +572,13 @@
   });
   byId("fb-volume").addEventListener("change", function () {
     putFeedback({volume_pct: Number(byId("fb-volume").value)});
+  });
+  byId("fb-mode").addEventListener("change", function () {
+    putFeedback({mode: byId("fb-mode").value});
+  });
+  byId("fb-fade-every").addEventListener("change", function () {
+    var n = Math.round(Number(byId("fb-fade-every").value));
+    if (n >= 1 && n <= 20) putFeedback({fade_every_n: n});
   });
 
   /* ------------------------------------------------------------------ 4. trial */
@@ -665,6 +676,19 @@
     set("summary-symmetry", num(s.stance_symmetry_index_pct, " %"));
     set("summary-load-symmetry", num(s.peak_load_symmetry_index_pct, " %"));
     set("summary-bars", num(s.bar_reliance_mean_pct_bw) + " / " + num(s.bar_reliance_peak_pct_bw));
+    var c = s.compliance || {};
+    var all = c.all || {};
+    set("summary-compliance", !all.steps ? "no judged steps" :
+      all.pct_in_band.toFixed(0) + " % in band (" + all.in_band + " of " + all.steps + ")" +
+      (isNum(all.over_limit) ? ", " + all.over_limit + " over the limit, " +
+        all.over_150pct_limit + " over 150 % of it" : "") +
+      ", peak " + num(all.peak_of_peaks_pct_bw, " % BW"));
+    var fbMode = (s.feedback || {}).mode || "full";
+    function pctOf(part) { return part && part.steps ? part.pct_in_band.toFixed(0) + " %" +
+      " of " + part.steps : "no steps"; }
+    set("summary-fading", (fbMode === "faded" ? "faded (every " + s.feedback.fade_every_n +
+      ". step)" : fbMode) + ": with " + pctOf(c.with_feedback) + ", without " +
+      pctOf(c.without_feedback));
     var overLimit = (s.alarms || []).filter(function (a) { return a.kind === "over_limit"; });
     set("summary-alarms", (s.alarms || []).length ? s.alarms.length + " (" + overLimit.length +
       " over the limit, " + (s.alarms.length - overLimit.length) + " hand support)" : "none");

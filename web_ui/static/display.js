@@ -52,8 +52,27 @@
     below: { symbol: "\u25B2", text: "MORE", hint: "More weight on this leg" },
     in:    { symbol: "\u2713", text: "GOOD", hint: "Keep it there" },
     above: { symbol: "\u25BC", text: "LESS", hint: "Less weight on this leg" },
-    alarm: { symbol: "\u26A0", text: "STOP", hint: "Over the safety limit \u2013 take weight off" }
+    alarm: { symbol: "\u26A0", text: "STOP", hint: "Over the safety limit \u2013 take weight off" },
+    // Walking and partial weight bearing: one verdict per prosthetic step (steps.judged),
+    // kept until the next step, so the word does not flicker with the load within a stance.
+    good:     { symbol: "\u2713", text: "GOOD STEP",  hint: "Keep stepping like that" },
+    more:     { symbol: "\u25B2", text: "A BIT MORE", hint: "A little more weight next step" },
+    too_much: { symbol: "\u25BC", text: "TOO MUCH",   hint: "A little less weight next step" }
   };
+  /* Exercises judged per step (issue 13); the others keep the continuous bar and word. */
+  var PER_STEP_EXERCISES = {walking: true, partial_weight_bearing: true};
+
+  /** The per-step cue of this message: null (continuous feedback), "none" (no verdict to show
+   *  yet, or a step the feedback fading leaves without one), or the verdict. */
+  function stepCueOf(msg) {
+    if (!PER_STEP_EXERCISES[msg.exercise] || !msg.steps) return null;
+    var fb = msg.feedback || {};
+    var judged = msg.steps.judged;
+    if (fb.mode === "off" || !judged || !judged.verdict || judged.feedback_shown === false) {
+      return "none";
+    }
+    return judged.verdict;
+  }
 
   function Leg(side) {
     this.side = side;
@@ -79,6 +98,7 @@
                   overScale: null, bandKey: null, prosthetic: null, limitKey: null,
                   alarm: null};
     this.alarm = false;      // the server says this leg is over its safety limit
+    this.stepCue = null;     // per-step verdict shown instead of the instantaneous word
   }
 
   /** Apply the newest message's values for this leg (called once per new message). */
@@ -187,9 +207,10 @@
       d.bandState = state;
       this.root.setAttribute("data-band-state", state);
     }
-    var cueKey = this.alarm ? "alarm" : state;
+    var cueKey = this.alarm ? "alarm" : this.stepCue !== null ? this.stepCue : state;
     if (cueKey !== d.cue) {
       d.cue = cueKey;
+      this.root.setAttribute("data-cue", cueKey);
       var cue = FEEDBACK[cueKey];
       this.feedbackSymbol.textContent = cue.symbol;
       this.feedbackText.textContent = cue.text;
@@ -411,11 +432,39 @@
   /* Rendered alarm onsets, stamped on the wall clock (for the end-to-end latency test). */
   var alarmLog = [];
 
+  /* Each judged step as the display gave it (read by the tests): index, verdict, whether its
+   * verdict was shown (feedback fading) and the tone played for it (Hz, null: none). */
+  var stepLog = [];
+  var stepFeedback = {
+    lastKey: null, seen: false,
+    apply: function (msg, stepCue) {
+      if (stepCue === null) return;
+      var firstSight = !this.seen;  // the page opened mid-trial: that step is not news
+      this.seen = true;
+      var judged = msg.steps.judged;
+      var key = judged ? (msg.trial ? msg.trial.id : "") + ":" + judged.index : null;
+      if (key === this.lastKey) return;
+      this.lastKey = key;
+      if (!judged || firstSight) return;
+      var shown = stepCue !== "none";
+      var hz = shown ? tone.stepTone(msg, judged) : null;
+      stepLog.push({index: judged.index, verdict: judged.verdict, shown: shown,
+                    peak_pct_bw: judged.peak_pct_bw, tone_hz: hz,
+                    at_ms: window.performance.timeOrigin + window.performance.now()});
+      if (stepLog.length > 500) stepLog.shift();
+    }
+  };
+
   /* ------------------------------------------------------------------ tone (Web Audio) */
   // Graph: a steady sine (in band) and a pulsed square (over the safety limit), each through its
   // own gain, into a master gain (volume; 0 when muted) and the speakers. Modes: "off" (tone
   // switched off or muted), "silent" (outside the band), "in_band", "alarm".
   var TONE_HZ = 523.25, ALARM_HZ = 880, PULSE_HZ = 4, RAMP_S = 0.015;
+  // Per step (walking, partial weight bearing): a short tone at each judged step, graded by how
+  // far its peak was from the band: a rising two-note chime for a good step; under the band a
+  // low tone, lower the further off; over it a high one, higher the further off (a semitone per
+  // 2.5 % BW, at most an octave). The STOP alarm stays the pulsed square.
+  var STEP_TONE_S = 0.25, SEMITONE_PCT_BW = 2.5;
   var tone = {
     ctx: null, master: null, toneGain: null, alarmGain: null,
     mode: "off", masterTarget: 0,
@@ -455,6 +504,14 @@
       square.frequency.value = ALARM_HZ;
       square.connect(pulse);
       square.start();
+      this.stepGain = ctx.createGain();
+      this.stepGain.gain.value = 0;
+      this.stepGain.connect(this.master);
+      this.stepOsc = ctx.createOscillator();
+      this.stepOsc.type = "triangle";
+      this.stepOsc.frequency.value = TONE_HZ;
+      this.stepOsc.connect(this.stepGain);
+      this.stepOsc.start();
       var self = this;
       this.button.addEventListener("click", function () { self.unlock(); });
       ctx.onstatechange = function () { self.drawButton(); };
@@ -474,6 +531,7 @@
         var side = msg.band_side;
         if (alarm.active && (alarm.kinds || []).indexOf("over_limit") >= 0) mode = "alarm";
         else if (side && msg[side + "_foot_unavailable"]) mode = "silent";  // no signal: no tone
+        else if (stepCueOf(msg) !== null) mode = "per_step";  // a tone per step, not per sample
         else if (side && msg[side + "_in_band"] === true) mode = "in_band";
         else mode = "silent";
       }
@@ -488,6 +546,24 @@
         this.set(this.alarmGain.gain, mode === "alarm" ? 1 : 0);
         this.drawButton();
       }
+    },
+    /** The graded tone of one judged step; returns its (first) pitch in Hz, null when silent. */
+    stepTone: function (msg, judged) {
+      var fb = msg.feedback || {};
+      if (fb.tone === false || fb.muted === true) return null;
+      var distance = isNum(judged.band_distance_pct_bw) ? judged.band_distance_pct_bw : 0;
+      var semitones = clamp(distance / SEMITONE_PCT_BW, -12, 12);
+      var hz = judged.verdict === "good" ? TONE_HZ
+        : TONE_HZ * Math.pow(2, (semitones + (semitones < 0 ? -5 : 7)) / 12);
+      if (!this.ctx) return hz;
+      var t = this.ctx.currentTime, f = this.stepOsc.frequency, g = this.stepGain.gain;
+      f.cancelScheduledValues(t);
+      f.setValueAtTime(hz, t);
+      if (judged.verdict === "good") f.setValueAtTime(hz * 1.5, t + STEP_TONE_S / 2);
+      g.cancelScheduledValues(t);
+      g.setTargetAtTime(0.7, t, RAMP_S);
+      g.setTargetAtTime(0, t + STEP_TONE_S, RAMP_S);
+      return hz;
     },
     drawButton: function () {
       var state = !this.ctx ? "unsupported" : this.ctx.state !== "running" ? "locked"
@@ -530,8 +606,14 @@
       hands.root.setAttribute("data-signal", barsLost ? "lost" : "live");
       byId("hands-no-signal").hidden = !barsLost;
     }
+    var stepCue = stepCueOf(msg);
+    var band = msg.band_side;
+    ["left", "right"].forEach(function (side) {
+      legs[side].stepCue = stepCue === null ? null : side === band ? stepCue : "none";
+    });
     feedbackView.apply(msg, alarm);
     tone.apply(msg, alarm);
+    stepFeedback.apply(msg, stepCue);
 
     var patient = msg.patient || {};
     var side = String(patient.prosthetic_side || "").toLowerCase();
@@ -611,5 +693,6 @@
   document.addEventListener("visibilitychange", keepAwake);
   keepAwake();
 
-  window.gaitDisplay = {live: live, legs: legs, hands: hands, tone: tone, alarmLog: alarmLog};
+  window.gaitDisplay = {live: live, legs: legs, hands: hands, tone: tone, alarmLog: alarmLog,
+                       stepLog: stepLog};
 })();
