@@ -141,6 +141,7 @@ def test_the_display_greys_the_unplugged_insole_within_300_ms_and_the_console_na
     expect(left).to_have_attribute("data-signal", "lost", timeout=3_000)
     greyed_ms = float(left.get_attribute("data-signal-changed-ms") or "nan")
     latency_ms = greyed_ms - unplugged_ms  # wall clocks of this process and the page (loopback)
+    print(f"left bar greyed {latency_ms:.0f} ms after the unplug")
     assert 0 < latency_ms < 300, f"greyed {latency_ms:.0f} ms after the unplug"
     no_signal = display.locator("#left-no-signal")
     expect(no_signal).to_be_visible()
@@ -167,6 +168,10 @@ def test_the_display_greys_the_unplugged_insole_within_300_ms_and_the_console_na
     expect(console.locator("#device-warning-list")).to_contain_text("Left insole")
     expect(console.locator("#device-rows tr[data-role='insole_right']")).to_have_attribute(
         "data-state", "ok")
+    expect(console.locator("#tile-left-foot")).to_have_attribute("data-signal", "lost")
+    expect(console.locator("#left-band-chip")).to_have_text("No signal from the left insole")
+    expect(console.locator("#left-foot-pct")).to_have_text("\u2013")  # no held number
+    expect(console.locator("#tile-right-foot")).to_have_attribute("data-signal", "live")
     save_screenshot(console, "console-no-signal-left-insole-1280x800.png")
 
     walking.replug(LOST)
@@ -175,3 +180,4 @@ def test_the_display_greys_the_unplugged_insole_within_300_ms_and_the_console_na
     expect(display.locator("#left-value-number")).to_be_visible()
     expect(row).to_have_attribute("data-state", "ok", timeout=5_000)
     expect(console.locator("#device-warning")).to_be_hidden(timeout=5_000)
+    expect(console.locator("#tile-left-foot")).to_have_attribute("data-signal", "live")

@@ -6,9 +6,12 @@
  * The controls (REST) are in console-controls.js.
  *
  * Hooks for tests: #device-rows tr[data-role][data-connected][data-state] (ok | stale |
- * disconnected)[data-clock] (ok | implausible: drift over 1 %, not used), #device-chips [data-role][data-state], #device-warning (hidden unless a board
+ * disconnected)[data-clock] (ok | implausible: drift over 1 %, not used),
+ * #device-chips [data-role][data-state], #device-warning (hidden unless a board
  * is disconnected or silent > 0.5 s), #console[data-connection], #console[data-seq],
- * #trial-card[data-state], #steps-rows tr[data-on-target], #console-alarm,
+ * #tile-left-foot / #tile-right-foot / #tile-bars [data-signal] (live | lost: its board is stale,
+ * the tile's chip says "No signal from the left insole"), #trial-card[data-state],
+ * #steps-rows tr[data-on-target], #console-alarm,
  * #recording-warning (hidden unless the recorder cannot reach the database).
  */
 (function () {
@@ -56,7 +59,12 @@
     var limit = msg[side + "_limit_pct_bw"];
     if (isNum(limit) && isNum(pct) && pct > limit) state = "alarm";
     setAttr(tile, "data-band-state", state);
-    setText(byId(side + "-band-chip"), BAND_CHIPS[state]);
+    // its insole stale (no sample for > 0.2 s): the server sends null and says why
+    var lost = msg[side + "_foot_unavailable"];
+    setAttr(tile, "data-signal", lost ? "lost" : "live");
+    setAttr(tile, "title", lost ? lost.charAt(0).toUpperCase() + lost.slice(1) : "");
+    setText(byId(side + "-band-chip"), lost ? "No signal from the " + side + " insole"
+      : BAND_CHIPS[state]);
     var isProsthetic = (msg.patient || {}).prosthetic_side === side;
     setAttr(tile, "data-prosthetic", isProsthetic ? "true" : "false");
     show(tile.querySelector(".chip-prosthesis"), isProsthetic);
@@ -71,6 +79,7 @@
     var max = msg.targets ? msg.targets.max_hand_support_pct_bw : null;
     setAttr(byId("tile-bars"), "data-band-state",
       isNum(max) && isNum(msg.bars_pct_bw) && msg.bars_pct_bw > max ? "alarm" : "none");
+    setAttr(byId("tile-bars"), "data-signal", msg.bars_unavailable ? "lost" : "live");
     setText(byId("rig-id"), msg.rig_id ? "Rig " + msg.rig_id : "");
     var link = byId("open-display");
     var href = msg.rig_id ? "/rigs/" + encodeURIComponent(msg.rig_id) + "/display" : "/display";
