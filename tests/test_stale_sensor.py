@@ -118,6 +118,27 @@ def test_an_unplugged_insole_is_null_with_a_reason_and_its_alarm_ends(walking: R
     back = walking.message()
     assert isinstance(back["left_foot_pct_bw"], float) and walking.device(LOST)["stale"] is False
 
+    # the bars board the same way: its values and the hand-support alarm
+    assert rig_api.put(url + "/api/rig/targets", json={"band_low": 5, "band_high": 10,
+                                                       "max_hand_support": 3}).status_code == 200
+    wait_for(lambda: "hand_support" in walking.message()["alarm"]["kinds"], 10,
+             "the hand-support alarm")
+    walking.unplug("bars")
+    wait_for(lambda: walking.message()["bars_unavailable"] is not None, 2,
+             "the bars marked unavailable")
+    time.sleep(0.3)
+    message = walking.message()
+    assert message["bars_unavailable"].startswith("no signal from the bars board")
+    for field in ("left_bar_n", "right_bar_pct_bw", "bars_pct_bw", "left_hand_position_mm",
+                  "right_hand_position_mm", "total_n"):
+        assert message[field] is None, (field, message[field])
+    assert "hand_support" not in message["alarm"]["kinds"], message["alarm"]
+    assert isinstance(message["left_foot_pct_bw"], float)
+    assert message["left_foot_unavailable"] is None
+    jsonschema.validate(message, SCHEMA)
+    walking.replug("bars")
+    wait_for(lambda: walking.message()["bars_unavailable"] is None, 5, "the bars live again")
+
 
 @pytest.mark.browser
 def test_the_display_greys_the_unplugged_insole_within_300_ms_and_the_console_names_it(
