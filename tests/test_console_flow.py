@@ -166,6 +166,11 @@ def test_therapist_flow_from_patient_to_stored_trial(rig: LiveServer,
     expect(page.locator("#summary-bars")).to_have_text(
         f"{summary['bar_reliance_mean_pct_bw']:.1f} / {summary['bar_reliance_peak_pct_bw']:.1f}")
     expect(page.locator("#summary-marks")).to_contain_text("socket check")
+    # Step compliance (issue 13): the console shows the live summary's figures
+    figures = summary["compliance"]["all"]
+    expect(page.locator("#summary-compliance")).to_contain_text(
+        f"({figures['in_band']} of {figures['steps']})")
+    expect(page.locator("#summary-fading")).to_contain_text("full: with")
     # The recorder stores the trial in the background after stop; the console waits for it.
     expect(page.locator("#summary-stored")).to_have_attribute("data-stored", "true",
                                                               timeout=35_000)
@@ -387,3 +392,28 @@ def test_the_therapist_mutes_the_tone_and_switches_feedback(live_server: str,
         assert rig_api.get(live_server + "/api/rig").json()["feedback"]["muted"] is False
     finally:
         rig_api.put(live_server + "/api/rig/feedback", json={"muted": False, "counter": True})
+
+
+def test_the_therapist_fades_the_step_feedback(live_server: str,
+                                               open_page: PageFactory  # noqa: F811
+                                               ) -> None:
+    """Feedback fading (issue 13) from the console: every n-th step's verdict, or none."""
+    page, _ = open_page(1024, 768)
+    rig_api.goto(page, live_server + "/console")
+    expect(page.locator("#console")).to_have_attribute("data-connection", "live")
+    try:
+        expect(page.locator("#fb-fade-every")).to_be_disabled()  # n means nothing in full
+        page.select_option("#fb-mode", "faded")
+        page.wait_for_function("window.gaitConsole.live.latest.feedback.mode === 'faded'")
+        expect(page.locator("#fb-fade-every")).to_be_enabled()
+        page.fill("#fb-fade-every", "3")
+        page.locator("#fb-fade-every").dispatch_event("change")
+        page.wait_for_function("window.gaitConsole.live.latest.feedback.fade_every_n === 3")
+        feedback = rig_api.get(live_server + "/api/rig").json()["feedback"]
+        assert (feedback["mode"], feedback["fade_every_n"]) == ("faded", 3)
+        page.select_option("#fb-mode", "off")
+        page.wait_for_function("window.gaitConsole.live.latest.feedback.mode === 'off'")
+        bad = rig_api.put(live_server + "/api/rig/feedback", json={"mode": "sometimes"})
+        assert bad.status_code == 422
+    finally:
+        rig_api.put(live_server + "/api/rig/feedback", json={"mode": "full", "fade_every_n": 2})
