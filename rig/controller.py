@@ -743,11 +743,12 @@ class RigController:
         left, right, bars = pct[:, 0], pct[:, 1], pct[:, 2] + pct[:, 3]
         prosthetic = left if self.patient.prosthetic_side == "left" else right
         active_before = len(self.monitor.active())
-        # Alarms never rest on a held value: a stale board's rows are "no data" (NaN) to them.
-        started = self.monitor.update(block.host_time_s,
-                                      fresh_only(prosthetic, block,
-                                                 "insole_" + self.patient.prosthetic_side),
-                                      fresh_only(bars, block, "bars"))
+        # Alarms never rest on a held value: a stale or gone board's rows are "no data" (NaN).
+        lost, prosthetic_role = self.lost_roles(), "insole_" + self.patient.prosthetic_side
+        started = self.monitor.update(
+            block.host_time_s,
+            fresh_only(prosthetic, block, prosthetic_role, gone=prosthetic_role in lost),
+            fresh_only(bars, block, "bars", gone="bars" in lost))
         if started or len(self.monitor.active()) != active_before:
             self._publish_now.set()  # alarms reach the screens at once, not at the next tick
         if self.trial is not None and self.trial.running:
@@ -764,10 +765,16 @@ class RigController:
             self.monitor.update(np.array([now]), nan, nan)
             self._publish_now.set()
 
+    def lost_roles(self) -> set[str]:
+        """The roles whose board's port is gone (unplugged, cable lost): not live from that
+        moment, however young its newest sample."""
+        return {role for link in self.links if not link.connected
+                and (role := self._known_roles.get(link.port)) is not None}
+
     def unavailable_sources(self, now: float, collector: FrameCollector) -> dict[str, str]:
         """Source -> why its values are not live: its board's newest sample is older than
-        :data:`STALE_AFTER_S` (or it never sent one)."""
-        newest = collector.newest_sample_time_s
+        :data:`STALE_AFTER_S` (or it never sent one), or its port is gone."""
+        newest, lost = collector.newest_sample_time_s, self.lost_roles()
         out = {}
         for role, (source, name) in BOARD_SOURCES.items():
             sample_s = newest.get(role)
@@ -775,6 +782,8 @@ class RigController:
                 out[source] = f"no signal from {name}"
             elif (age := now - sample_s) > STALE_AFTER_S:
                 out[source] = f"no signal from {name} for {age:.1f} s"
+            elif role in lost:
+                out[source] = f"no signal from {name} (disconnected)"
         return out
 
     def _publish(self, now: float, load: LoadSnapshot | None, collector: FrameCollector,
@@ -826,9 +835,12 @@ class RigController:
         return devices
 
 
-def fresh_only(values: np.ndarray, block: MergedBlock, role: str) -> np.ndarray:
+def fresh_only(values: np.ndarray, block: MergedBlock, role: str, gone: bool = False
+               ) -> np.ndarray:
     """``values`` with NaN on the rows where ``role``'s held sample is older than
-    :data:`STALE_AFTER_S` (not live)."""
+    :data:`STALE_AFTER_S` (not live); all NaN when its board is ``gone`` (port lost)."""
+    if gone:
+        return np.full(len(values), np.nan)
     age = block.sample_age_s.get(role)
     if age is None:
         return values

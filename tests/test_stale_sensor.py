@@ -118,6 +118,21 @@ def test_an_unplugged_insole_is_null_with_a_reason_and_its_alarm_ends(walking: R
     back = walking.message()
     assert isinstance(back["left_foot_pct_bw"], float) and walking.device(LOST)["stale"] is False
 
+    # connected but silent (the firmware stalls): marked once its newest sample is 0.2 s old
+    board = walking.rig.boards["insole_right"]
+    board._streaming = False
+    stalled = time.monotonic()
+    wait_for(lambda: walking.message()["right_foot_unavailable"] is not None, 2,
+             "the silent right insole marked unavailable")
+    assert STALE_AFTER_S - 0.05 < time.monotonic() - stalled < STALE_AFTER_S + 0.15
+    silent = walking.message()
+    assert " for 0." in silent["right_foot_unavailable"]  # its age, not a lost port
+    assert silent["right_foot_n"] is None and walking.device("insole_right")["connected"]
+    assert walking.device("insole_right")["stale"] is True
+    board._start_stream()  # the firmware recovers
+    board._wake()
+    wait_for(lambda: walking.message()["right_foot_unavailable"] is None, 3, "right live again")
+
     # the bars board the same way: its values and the hand-support alarm
     assert rig_api.put(url + "/api/rig/targets", json={"band_low": 5, "band_high": 10,
                                                        "max_hand_support": 3}).status_code == 200
