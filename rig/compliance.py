@@ -94,3 +94,21 @@ def stored_compliance(step_rows: Sequence[Mapping[str, Any]],
     return {**compliance_by_feedback(peaks, shown, band,
                                      None if limit is None else float(limit)),
             "feedback": {"mode": mode, "fade_every_n": every}}
+
+
+def fading_text(summary: Mapping[str, Any] | None) -> str:
+    """A trial's feedback fading and its steps in band with / without feedback, as the session
+    page and its PDF show it: ``"faded, every 2.: 80 % / 60 %"``; "–" without judged steps."""
+    compliance = (summary or {}).get("compliance") or {}
+    if not (compliance.get("all") or {}).get("steps"):
+        return "–"
+    feedback = compliance.get("feedback") or {}
+    mode = str(feedback.get("mode", "full"))
+    if mode == "faded":
+        mode = f"faded, every {feedback.get('fade_every_n')}."
+
+    def pct(part: Mapping[str, Any] | None) -> str:
+        return f"{part['pct_in_band']:.0f} %" if part and part.get("steps") else "–"
+
+    return (f"{mode}: {pct(compliance.get('with_feedback'))} / "
+            f"{pct(compliance.get('without_feedback'))}")

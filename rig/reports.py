@@ -29,6 +29,7 @@ from reportlab.platypus import (
 )
 
 from db.progress import STEPS_ON_TARGET, steps_on_target_pct
+from rig.compliance import fading_text
 from rig.history import ClinicHistory, NoteOut, PatientOut, ProgressSeries, TrialSummary
 from rig.load_curves import LoadCurves
 from rig.metric_guide import BY_KEY, EXERCISE_LABELS, GUIDE, belongs
@@ -114,13 +115,16 @@ def trial_value(trial: TrialSummary, key: str) -> float | None:
 
 def _trial_rows(trials: Sequence[TrialSummary]) -> list[list[str]]:
     rows = [["Trial", "Exercise", "Footwear", "Steps",
-             *[f"{g.label} ({g.unit})" for g in TRIAL_METRICS]]]
+             *[f"{g.label} ({g.unit})" for g in TRIAL_METRICS],
+             "Step feedback (steps in band with / without)"]]
     for trial in trials:
         metric = trial.metrics
         rows.append([str(trial.id), EXERCISE_LABELS.get(trial.exercise, trial.exercise),
                      Paragraph(trial.footwear or "not recorded", STYLES["BodyText"]),
                      "–" if metric is None else str(metric.step_count),
-                     *[_number(trial_value(trial, g.key), g.digits) for g in TRIAL_METRICS]])
+                     *[_number(trial_value(trial, g.key), g.digits) for g in TRIAL_METRICS],
+                     Paragraph(fading_text(None if metric is None else metric.summary),
+                               STYLES["BodyText"])])
     return rows
 
 

@@ -245,3 +245,32 @@ def test_faded_feedback_gives_every_second_verdict_and_the_records_split_them(
     assert compliance["all"]["peak_of_peaks_pct_bw"] == pytest.approx(
         float(peaks[finite].max()), abs=0.05)
     assert stored["summary"]["live"]["feedback"]["mode"] == "faded"
+
+    # The records: the trial assigned to a patient's session; the session page and its PDF
+    # show its fading and its steps in band with / without feedback.
+    import io
+
+    from pypdf import PdfReader
+
+    from rig.compliance import fading_text
+
+    patient = rig_api.post(pwb.url + "/api/patients", json={
+        "identifier": "P-0013", "name": "Ida Fading", "amputation_side": "left",
+        "amputation_level": "transtibial", "body_mass_kg": 80.0})
+    assert patient.status_code == 201, patient.text
+    visit = rig_api.post(f"{pwb.url}/api/unassigned-trials/{trial.trial_id}/assign",
+                         json={"patient_id": patient.json()["id"]})
+    assert visit.status_code == 200, visit.text
+    expected = fading_text(stored["summary"])
+    with_pct = compliance["with_feedback"]["pct_in_band"]
+    assert expected.startswith("faded, every 2.: ") and f"{with_pct:.0f} %" in expected
+    rig_api.goto(page, f"{pwb.url}/history/sessions/{visit.json()['id']}")
+    page.wait_for_selector("#session-page[data-loaded='true']")
+    cell = page.locator(f"#trial-table tr[data-trial-id='{trial.trial_id}'] td.feedback-mode")
+    assert cell.inner_text() == expected
+    report = rig_api.get(f"{pwb.url}/api/sessions/{visit.json()['id']}/report.pdf")
+    assert report.status_code == 200 and report.content.startswith(b"%PDF")
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(report.content))
+                             .pages).split())
+    assert "Stepfeedback" in text.replace(" ", ""), text[:3000]  # a narrow column wraps it
+    assert expected in text, text[:3000]

@@ -31,6 +31,7 @@
         el("td", { class: "num", text: number(m.stance_time_symmetry_index_pct) }),
         el("td", { class: "num", text: number(m.bar_reliance_mean_pct_bw) }),
         el("td", { class: "num", text: number(m.cadence_steps_per_min) }),
+        el("td", { class: "feedback-mode", text: fading(m.summary) }),
         el("td", {}, el("div", { class: "buttons" },
           el("button", { class: "button button-small button-primary", type: "button", onclick: () => startReplay(t) }, "▶ Replay"),
           downloadLink(`${base}/steps.csv`, "Steps CSV", `download-steps-${t.id}`),
@@ -39,7 +40,17 @@
           downloadLink(`${base}/raw.csv?role=bars`, "Raw bars", null),
           downloadLink(`${base}/trial.c3d`, "C3D", `download-c3d-${t.id}`))));
     }));
-    if (!list.length) body.append(el("tr", { class: "empty" }, el("td", { colspan: 9 }, "No trials in this session.")));
+    if (!list.length) body.append(el("tr", { class: "empty" }, el("td", { colspan: 10 }, "No trials in this session.")));
+  }
+
+  /* A trial's feedback fading and its steps in band with / without feedback (issue 13). */
+  function fading(summary) {
+    const c = (summary || {}).compliance;
+    if (!c || !c.all || !c.all.steps) return "–";
+    const fb = c.feedback || {};
+    const mode = fb.mode === "faded" ? `faded, every ${fb.fade_every_n}.` : (fb.mode || "full");
+    const pct = (part) => (part && part.steps ? `${part.pct_in_band.toFixed(0)} %` : "–");
+    return `${mode}: ${pct(c.with_feedback)} / ${pct(c.without_feedback)}`;
   }
 
   function notes(list) { History.renderNotes(document.getElementById("session-notes"), list); }
