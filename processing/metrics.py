@@ -26,13 +26,17 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "EDGE_MARGIN_S",
     "LOADING_RATE_FROM",
     "LOADING_RATE_TO",
     "MAX_STEP_TIME_S",
+    "ExcludedContact",
     "FootContacts",
+    "Gap",
     "SideSummary",
     "StepMetrics",
     "TrialMetrics",
+    "gap_rows",
     "json_ready",
     "prosthetic_share_pct",
     "symmetry_index_pct",
@@ -49,6 +53,10 @@ LOADING_RATE_TO = 0.8
 #: Steps that follow the other foot's heel strike by more than this (s) end a pause, not a
 #: walking step: they are left out of the cadence.
 MAX_STEP_TIME_S = 3.0
+#: A contact that begins or ends this close (s) to a gap in the samples (a pause, lost frames) or
+#: to the first or last sample is not a whole step: its heel strike or toe off is where the data
+#: stops, not where the foot landed or left.
+EDGE_MARGIN_S = 0.05
 #: Half a sample's tolerance in time-to-sample conversions, against rounding (fraction of one
 #: sample period).
 _SAMPLE_EPSILON = 1e-9
@@ -106,6 +114,32 @@ class FootContacts:
     @property
     def count(self) -> int:
         return int(self.heel_strike_s.size)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Samples that do not describe the patient: from ``start_s`` to ``end_s`` (s, the last
+    sample before and the first after, on the samples' clock) and why (``"pause"``,
+    ``"data gap"``)."""
+
+    start_s: float
+    end_s: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExcludedContact:
+    """A contact left out of the step metrics, and why (``"pause"``, ``"data gap"``,
+    ``"trial edge"``)."""
+
+    foot: Side
+    prosthetic: bool
+    heel_strike_s: float
+    toe_off_s: float
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_ready(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -188,6 +222,8 @@ class TrialMetrics:
     prosthetic: SideSummary
     sound: SideSummary
     steps: tuple[StepMetrics, ...]
+    #: Contacts not counted as steps (they span a pause, a data gap or a trial edge).
+    excluded_contacts: tuple[ExcludedContact, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return json_ready(asdict(self))
@@ -200,10 +236,15 @@ def trial_metrics(left_contacts: FootContacts, right_contacts: FootContacts, *,
                   target_band_pct_bw: tuple[float, float],
                   left_bar_n: npt.ArrayLike | None = None,
                   right_bar_n: npt.ArrayLike | None = None,
-                  start_time_s: float = 0.0) -> TrialMetrics:
+                  start_time_s: float = 0.0, gaps: tuple[Gap, ...] = (),
+                  exclude_edges: bool = False) -> TrialMetrics:
     """Every step's metrics and the trial's summary (see the module docstring for the inputs).
 
-    Without bar loads the bar-reliance fields are NaN.
+    Without bar loads the bar-reliance fields are NaN. A contact within :data:`EDGE_MARGIN_S`
+    of one of ``gaps`` (or, with ``exclude_edges``, of the first or last sample) is not a step:
+    it is listed in ``excluded_contacts`` with the reason, and no per-trial figure uses it; a
+    swing, step or stride time that spans a gap is NaN. Samples inside a gap are left out of
+    the bar reliance.
     """
     if prosthetic_side not in ("left", "right"):
         raise ValueError(f"prosthetic_side must be 'left' or 'right', got {prosthetic_side!r}")
@@ -228,10 +269,20 @@ def trial_metrics(left_contacts: FootContacts, right_contacts: FootContacts, *,
     feet: tuple[Side, Side] = ("left", "right")
     order = sorted((float(contacts[foot].heel_strike_s[i]), foot, i)
                    for foot in feet for i in range(contacts[foot].count))
-    steps = []
-    for index, (_, foot, i) in enumerate(order):
+    first_s = start_time_s
+    last_s = start_time_s + (n - 1) / sample_rate_hz
+    steps: list[StepMetrics] = []
+    excluded: list[ExcludedContact] = []
+    for strike, foot, i in order:
+        off = float(contacts[foot].toe_off_s[i])
+        reason = _exclusion(strike, off, gaps, first_s if exclude_edges else -math.inf,
+                            last_s if exclude_edges else math.inf)
+        if reason is not None:
+            excluded.append(ExcludedContact(foot, foot == prosthetic_side, strike, off, reason))
+            continue
+        index = len(steps)
         other: Side = "right" if foot == "left" else "left"
-        timing = _timing(contacts[foot], contacts[other], i)
+        timing = _spanning_gaps(_timing(contacts[foot], contacts[other], i), gaps)
         rows = _rows(float(contacts[foot].heel_strike_s[i]), float(contacts[foot].toe_off_s[i]),
                      start_time_s, sample_rate_hz, n)
         loads = _loads(forces[foot][rows], cops[foot][rows], sample_rate_hz, body_weight_n,
@@ -245,7 +296,8 @@ def trial_metrics(left_contacts: FootContacts, right_contacts: FootContacts, *,
                if math.isfinite(s.step_time_s) and 0.0 < s.step_time_s <= MAX_STEP_TIME_S]
     cadence = 60.0 / float(np.mean(walking)) if walking else math.nan
 
-    bars = _bars(left_bar_n, right_bar_n, n, body_weight_n)
+    bars = _bars(left_bar_n, right_bar_n, n, body_weight_n,
+                 gap_rows(gaps, start_time_s, sample_rate_hz, n))
     return TrialMetrics(
         prosthetic_side=prosthetic_side, body_weight_n=float(body_weight_n),
         target_band_low_pct_bw=low, target_band_high_pct_bw=high, step_count=len(steps),
@@ -262,7 +314,47 @@ def trial_metrics(left_contacts: FootContacts, right_contacts: FootContacts, *,
         left_bar_mean_pct_bw=bars[2], right_bar_mean_pct_bw=bars[3],
         prosthetic_steps_in_band=prosthetic.steps_in_band,
         sound_steps_in_band=sound.steps_in_band,
-        prosthetic=prosthetic, sound=sound, steps=tuple(steps))
+        prosthetic=prosthetic, sound=sound, steps=tuple(steps),
+        excluded_contacts=tuple(excluded))
+
+
+def _exclusion(strike: float, off: float, gaps: tuple[Gap, ...], first_s: float,
+               last_s: float) -> str | None:
+    """Why the contact from ``strike`` to ``off`` is not a whole step (None: it is)."""
+    for gap in gaps:
+        if strike < gap.end_s + EDGE_MARGIN_S and off > gap.start_s - EDGE_MARGIN_S:
+            return gap.reason
+    if strike <= first_s + EDGE_MARGIN_S or off >= last_s - EDGE_MARGIN_S:
+        return "trial edge"
+    return None
+
+
+def _spanning_gaps(timing: dict[str, Any], gaps: tuple[Gap, ...]) -> dict[str, Any]:
+    """``timing`` with the swing, step and stride times that span a gap (or start or end at
+    one, within :data:`EDGE_MARGIN_S`) made NaN."""
+    if not gaps:
+        return timing
+    strike, off = timing["heel_strike_s"], timing["toe_off_s"]
+    spans = {"swing_s": (off, off + timing["swing_s"]),
+             "stride_time_s": (strike, strike + timing["stride_time_s"]),
+             "step_time_s": (strike - timing["step_time_s"], strike)}
+    out = dict(timing)
+    for name, (a, b) in spans.items():
+        if math.isfinite(a) and math.isfinite(b) and any(
+                a < gap.end_s + EDGE_MARGIN_S and b > gap.start_s - EDGE_MARGIN_S
+                for gap in gaps):
+            out[name] = math.nan
+    return out
+
+
+def gap_rows(gaps: tuple[Gap, ...], start_time_s: float, rate: float, n: int
+              ) -> npt.NDArray[np.bool_]:
+    """Samples strictly inside a gap (held values, not measured ones)."""
+    inside = np.zeros(n, dtype=bool)
+    times = start_time_s + np.arange(n) / rate
+    for gap in gaps:
+        inside |= (times > gap.start_s) & (times < gap.end_s)
+    return inside
 
 
 # -- one step ----------------------------------------------------------------------------------
@@ -381,7 +473,8 @@ def _summary(foot: Side, prosthetic: bool, steps: list[StepMetrics]) -> SideSumm
 
 
 def _bars(left_bar_n: npt.ArrayLike | None, right_bar_n: npt.ArrayLike | None, n: int,
-          body_weight_n: float) -> tuple[float, float, float, float]:
+          body_weight_n: float, left_out: npt.NDArray[np.bool_] | None = None
+          ) -> tuple[float, float, float, float]:
     """Both bars' mean and peak, left and right bar's mean, in % BW (NaN samples left out)."""
     if left_bar_n is None or right_bar_n is None:
         if left_bar_n is not None or right_bar_n is not None:
@@ -392,6 +485,8 @@ def _bars(left_bar_n: npt.ArrayLike | None, right_bar_n: npt.ArrayLike | None, n
     if left.shape[0] != n or right.shape[0] != n:
         raise ValueError("bar loads must have as many samples as the feet's loads")
     pct = 100.0 / body_weight_n
+    if left_out is not None and left_out.any():
+        left, right = left[~left_out], right[~left_out]
     both = (left + right) * pct
     if not np.isfinite(both).any():
         return (math.nan,) * 4

@@ -376,7 +376,8 @@ class TrialRecorder:
                 row["kind"] == "board_lost" for row in payload["alarms"])
             status = "gaps" if gaps else "complete"
             self._jobs.append(("stop", {"ended_at": payload["ended_at"], "status": status,
-                                        "alarms": payload["alarms"]}))
+                                        "alarms": payload["alarms"],
+                                        "pauses_s": payload["live"].get("pauses_s") or []}))
             self._jobs.append(("analysis", {"live": payload["live"]}))
             self._finishing = True
         if self._spool_file is not None:  # the database is away: on disk at once
@@ -444,6 +445,8 @@ def run_job(session: Session, trial_id: int, kind: str, data: dict[str, Any]) ->
         if trial.ended_at is None:
             trial.ended_at = data["ended_at"]
         trial.recording_status = data["status"]
+        if data.get("pauses_s") and trial.setup is not None:  # for the analysis (and replay)
+            trial.setup = {**trial.setup, "pauses_s": data["pauses_s"]}
         session.execute(delete(m.Alarm).where(m.Alarm.trial_id == trial_id))
         session.add_all(m.Alarm(trial_id=trial_id, **row) for row in data["alarms"])
         session.commit()

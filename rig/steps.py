@@ -73,7 +73,11 @@ class StepCounter:
     feedback_mode: str = "full"  # feedback fading (rig.live_message.Feedback.mode)
     fade_every_n: int = 2
     steps: list[LiveStep] = field(default_factory=list)
+    #: Contacts not counted as steps: they span a pause (see :meth:`interrupt`).
+    excluded: int = 0
     _heel_strike_s: dict[str, float] = field(default_factory=dict)
+    _spanning: set[str] = field(default_factory=set)
+    _interrupted_s: float = float("-inf")
     _blocks: deque[tuple[FloatArray, FloatArray, FloatArray]] = field(default_factory=deque)
 
     def add_samples(self, time_s: FloatArray, left_pct_bw: FloatArray,
@@ -89,7 +93,16 @@ class StepCounter:
               band_pct_bw: tuple[float, float]) -> LiveStep | None:
         """A gait event; returns the step it completes (at toe off), if any."""
         if kind == "heel_strike":
-            self._heel_strike_s[foot] = time_s
+            if time_s <= self._interrupted_s:  # landed before a pause, or is the resume
+                self._spanning.add(foot)
+                self._heel_strike_s.pop(foot, None)
+            else:
+                self._spanning.discard(foot)
+                self._heel_strike_s[foot] = time_s
+            return None
+        if kind == "toe_off" and foot in self._spanning:
+            self._spanning.discard(foot)
+            self.excluded += 1
             return None
         if kind != "toe_off" or foot not in self._heel_strike_s:
             return None
@@ -115,6 +128,14 @@ class StepCounter:
             else:
                 self.streak = 0
         return step
+
+    def interrupt(self, until_s: float) -> None:
+        """The samples stop (a pause) or start again: a contact under way, or one whose heel
+        strike is at or before ``until_s`` (host s), is not a step (counted in ``excluded``
+        at its toe off)."""
+        self._spanning.update(self._heel_strike_s)
+        self._heel_strike_s.clear()
+        self._interrupted_s = max(self._interrupted_s, until_s)
 
     def last(self, count: int = 8) -> list[LiveStep]:
         return self.steps[-count:]

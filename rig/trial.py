@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from processing.metrics import prosthetic_share_pct, symmetry_index_pct
+from processing.metrics import EDGE_MARGIN_S, prosthetic_share_pct, symmetry_index_pct
 from rig.compliance import compliance_by_feedback
 from rig.steps import LiveGaitEvents, StepCounter
 from rig.targets import Alarm, Exercise, Side, Targets
@@ -55,6 +55,8 @@ class LiveTrial:
     alarms: list[Alarm] = field(default_factory=list)
     steps: StepCounter = field(init=False)
     gait_events: LiveGaitEvents = field(default_factory=LiveGaitEvents)
+    #: (from, to) of each pause, host monotonic s: stored with the trial for its analysis.
+    pauses: list[tuple[float, float]] = field(default_factory=list)
     _paused_since_s: float | None = None
     _paused_total_s: float = 0.0
     _bars_sum_pct_bw: float = 0.0
@@ -69,11 +71,14 @@ class LiveTrial:
     def pause(self, now_s: float) -> None:
         self._require(TrialState.RUNNING, "pause")
         self.state, self._paused_since_s = TrialState.PAUSED, now_s
+        self.steps.interrupt(now_s)  # a contact under way is not a step
 
     def resume(self, now_s: float) -> None:
         self._require(TrialState.PAUSED, "resume")
         assert self._paused_since_s is not None
         self._paused_total_s += now_s - self._paused_since_s
+        self.pauses.append((self._paused_since_s, now_s))
+        self.steps.interrupt(now_s + EDGE_MARGIN_S)  # nor is a contact found at the resume
         self.state, self._paused_since_s = TrialState.RUNNING, None
 
     def stop(self, now_s: float) -> dict[str, Any]:
@@ -175,4 +180,6 @@ class LiveTrial:
                          "fade_every_n": self.steps.fade_every_n},
             "alarms": [a.to_dict() for a in self.alarms],
             "marks": [{"elapsed_s": round(m.elapsed_s, 2), "note": m.note} for m in self.marks],
+            "excluded_steps": self.steps.excluded,
+            "pauses_s": [[a, b] for a, b in self.pauses],
         }

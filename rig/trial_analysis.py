@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from db import models as m
 from db import recordings
 from db.recordings import Frames
-from processing import balance, gait_events, metrics, pipeline
+from processing import balance, exercises, gait_events, metrics, pipeline
 from processing.calibration import RigCalibration
 from rig.analyze import DEFAULT_BAND_PCT_BW
 from rig.compliance import stored_compliance
@@ -44,10 +44,14 @@ from rig.timeline import ROLES, choose_timeline, hold_at
 from rig.trial_setup import TrialSetup
 
 #: Changes when the analysis gives different numbers for the same recording.
-ANALYSIS_VERSION = "1"
+ANALYSIS_VERSION = "2"
 STANDING_EXERCISES = ("quiet_standing", "weight_shift")
 #: Rows per pipeline call: about 0.5 ms of kernel time, after which the live loop may run.
 BLOCK_ROWS = 2_000
+#: Two consecutive frames of an insole further apart than this (s) leave a gap in the recording:
+#: a pause (when it overlaps one of the trial's stored pauses) or lost data.
+MAX_FRAME_GAP_S = 0.05
+INSOLES = ("insole_left", "insole_right")
 #: What the analysis keeps of each block's pipeline result (N, mm).
 SIGNALS = ("left_foot_n", "right_foot_n", "left_bar_n", "right_bar_n", "left_cop_mm",
            "right_cop_mm")
@@ -96,6 +100,34 @@ def merge_recording(frames: Mapping[str, Frames], setup: TrialSetup) -> MergedRe
     return MergedRecording(timeline, rate, counts)
 
 
+def recording_gaps(frames: Mapping[str, Frames], setup: TrialSetup, first_s: float
+                   ) -> tuple[metrics.Gap, ...]:
+    """Where the insoles' stored frames stop for more than :data:`MAX_FRAME_GAP_S`, on the
+    analysis's clock (s after ``first_s``, the first row's host time), with the reason; the
+    two insoles' overlapping gaps as one."""
+    found = []
+    for role in INSOLES:
+        own = frames.get(role)
+        if own is None or len(own) < 2:
+            continue
+        times = np.asarray(own.host_time_s, dtype=np.float64)
+        for k in np.flatnonzero(np.diff(times) > MAX_FRAME_GAP_S):
+            start, end = float(times[k]), float(times[k + 1])
+            paused = any(p0 < end and p1 > start for p0, p1 in setup.pauses_s)
+            found.append(metrics.Gap(start - first_s, end - first_s,
+                                     "pause" if paused else "data gap"))
+    merged: list[metrics.Gap] = []  # both insoles stop together: one gap
+    for gap in sorted(found, key=lambda gap: gap.start_s):
+        if merged and gap.start_s <= merged[-1].end_s:
+            last = merged[-1]
+            merged[-1] = metrics.Gap(last.start_s, max(last.end_s, gap.end_s),
+                                     "pause" if "pause" in (last.reason, gap.reason)
+                                     else last.reason)
+        else:
+            merged.append(gap)
+    return tuple(merged)
+
+
 def analyse(frames: Mapping[str, Frames], setup: TrialSetup,
             calibration: Mapping[str, Any], targets: Mapping[str, Any] | None,
             exercise: str) -> TrialAnalysis:
@@ -124,16 +156,35 @@ def analyse(frames: Mapping[str, Frames], setup: TrialSetup,
         (targets["band_low_pct_bw"], targets["band_high_pct_bw"]) if targets
         else DEFAULT_BAND_PCT_BW))
     side: metrics.Side = "left" if setup.prosthetic_side == "left" else "right"
-    contacts = {foot: gait_events.detect_contacts(signals[f"{foot}_foot_n"], rate, body_weight_n)
-                for foot in ("left", "right")}
+    feet: tuple[metrics.Side, metrics.Side] = ("left", "right")
+    events = {foot: gait_events.detect_events(signals[f"{foot}_foot_n"], rate, body_weight_n)
+              for foot in feet}
+    contacts = {foot: gait_events.contacts_from_events(own) for foot, own in events.items()}
+    gaps = recording_gaps(frames, setup, float(frames[merged.timeline_role].host_time_s[0]))
+    if standing and gaps:  # held samples are not sway
+        inside = metrics.gap_rows(gaps, 0.0, rate, merged.rows)
+        signals["standing_cop_mm"] = signals["standing_cop_mm"].copy()
+        signals["standing_cop_mm"][inside] = np.nan
     walking = metrics.trial_metrics(
         contacts["left"], contacts["right"], left_foot_n=signals["left_foot_n"],
         right_foot_n=signals["right_foot_n"], left_cop_mm=signals["left_cop_mm"],
         right_cop_mm=signals["right_cop_mm"], sample_rate_hz=rate, body_weight_n=body_weight_n,
         prosthetic_side=side, target_band_pct_bw=(low, high),
-        left_bar_n=signals["left_bar_n"], right_bar_n=signals["right_bar_n"])
+        left_bar_n=signals["left_bar_n"], right_bar_n=signals["right_bar_n"], gaps=gaps,
+        exclude_edges=True)
     walking_summary = walking.to_dict()
     del walking_summary["steps"]
+    excluded = list(walking_summary.pop("excluded_contacts"))
+    for foot, own in events.items():
+        if own and own[-1].kind == gait_events.HEEL_STRIKE:  # no toe off before the end
+            excluded.append(metrics.ExcludedContact(foot, foot == side, own[-1].time_s,
+                                                    math.nan, "trial edge").to_dict())
+    walking_summary["excluded_contacts"] = excluded
+    walking_summary["excluded_count"] = {
+        reason: sum(1 for e in excluded if e["reason"] == reason)
+        for reason in ("pause", "data gap", "trial edge")}
+    walking_summary["gaps"] = [{"start_s": g.start_s, "end_s": g.end_s, "reason": g.reason}
+                               for g in gaps]
     balance_summary = None
     share, bars = walking.peak_load_prosthetic_share_pct, walking.bar_reliance_mean_pct_bw
     sway_area = math.nan
@@ -168,7 +219,44 @@ def analyse(frames: Mapping[str, Frames], setup: TrialSetup,
     summary = metric["summary"]
     assert isinstance(summary, dict)
     summary["compliance"] = stored_compliance(steps, targets)  # issue 13
+    summary.update(_exercise_parts(exercise, signals, gaps, rate, body_weight_n, side,
+                                   (low, high)))
     return TrialAnalysis(metric, steps)
+
+
+#: Most points of the CoP trace stored for the sway plot (quiet standing).
+SWAY_PLOT_POINTS = 600
+
+
+def _exercise_parts(exercise: str, signals: dict[str, FloatArray], gaps: tuple[metrics.Gap, ...],
+                    rate: float, body_weight_n: float, side: metrics.Side,
+                    band_pct_bw: tuple[float, float]) -> dict[str, Any]:
+    """The figures of one exercise that the walking and balance parts do not give
+    (:mod:`processing.exercises`), and for quiet standing the CoP trace for the sway plot."""
+    rows = signals["left_foot_n"].shape[0]
+    inside = metrics.gap_rows(gaps, 0.0, rate, rows)
+    pct = 100.0 / body_weight_n
+    sound = "right" if side == "left" else "left"
+
+    def load(name: str) -> FloatArray:
+        values = signals[name] * pct
+        values[inside] = np.nan  # held samples are not the patient's
+        return values
+
+    prosthetic, other = load(f"{side}_foot_n"), load(f"{sound}_foot_n")
+    if exercise == "weight_shift":
+        return {"weight_shift": exercises.weight_shift(prosthetic, other, rate,
+                                                       band_pct_bw).to_dict()}
+    if exercise == "sit_to_stand":
+        bars = load("left_bar_n") + load("right_bar_n")
+        return {"sit_to_stand": exercises.sit_to_stand(prosthetic, other, bars, rate).to_dict()}
+    if exercise == "quiet_standing" and "standing_cop_mm" in signals:
+        cop = signals["standing_cop_mm"]
+        defined = cop[np.isfinite(cop).all(axis=1)]
+        every = max(1, math.ceil(len(defined) / SWAY_PLOT_POINTS))
+        trace = np.round(defined[::every], 1)
+        return {"sway_plot": {"x_mm": trace[:, 0].tolist(), "y_mm": trace[:, 1].tolist()}}
+    return {}
 
 
 def _number(value: float) -> float | None:

@@ -63,6 +63,9 @@ class TrialSetup:
     idle_counts: dict[str, list[int]]
     layout: RigLayout
     stance_width_mm: float = STANCE_WIDTH_MM
+    #: The trial's pauses, (from, to) on the host monotonic clock (s) of the frames' sample
+    #: times: stored at the stop (the recorder records no frame while a trial is paused).
+    pauses_s: tuple[tuple[float, float], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"body_mass_kg": self.body_mass_kg, "prosthetic_side": self.prosthetic_side,
@@ -70,7 +73,8 @@ class TrialSetup:
                 "insole_rate_hz": self.rates_hz.get("insole_left"),
                 "rates_hz": dict(self.rates_hz),
                 "idle_counts": {k: list(v) for k, v in self.idle_counts.items()},
-                "layout": layout_to_dict(self.layout), "stance_width_mm": self.stance_width_mm}
+                "layout": layout_to_dict(self.layout), "stance_width_mm": self.stance_width_mm,
+                **({"pauses_s": [list(p) for p in self.pauses_s]} if self.pauses_s else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrialSetup:
@@ -86,4 +90,5 @@ class TrialSetup:
                    rates_hz={k: float(v) for k, v in data["rates_hz"].items()},
                    idle_counts={k: [int(c) for c in v] for k, v in data["idle_counts"].items()},
                    layout=layout_from_dict(data["layout"]),
-                   stance_width_mm=float(data.get("stance_width_mm", STANCE_WIDTH_MM)))
+                   stance_width_mm=float(data.get("stance_width_mm", STANCE_WIDTH_MM)),
+                   pauses_s=tuple((float(a), float(b)) for a, b in data.get("pauses_s", ())))
