@@ -274,3 +274,14 @@ def test_faded_feedback_gives_every_second_verdict_and_the_records_split_them(
                              .pages).split())
     assert "Stepfeedback" in text.replace(" ", ""), text[:3000]  # a narrow column wraps it
     assert expected in text, text[:3000]
+
+    # The patient page puts the trial's steps in band with and without feedback side by side.
+    rig_api.goto(page, f"{pwb.url}/history/patients/{patient.json()['id']}")
+    page.wait_for_selector("#patient-page[data-loaded='true']")
+    row = page.locator(f"#fading-table tr[data-trial-id='{trial.trial_id}'] td")
+    without_pct = compliance["without_feedback"]["pct_in_band"]
+    assert row.nth(1).inner_text() == "faded, every 2."
+    assert row.nth(2).inner_text() == f"{with_pct:.0f} % ({with_fb.size})"
+    assert row.nth(3).inner_text() == f"{without_pct:.0f} % ({without[np.isfinite(without)].size})"
+    total = page.locator("#fading-table tr[data-total] td")
+    assert total.nth(2).inner_text() == f"{with_pct:.0f} % ({with_fb.size})"  # one trial

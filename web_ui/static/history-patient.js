@@ -97,6 +97,36 @@
   postForm("mass-form", `/api/patients/${patientId}/body-masses`, ["mass_kg"]);
   postForm("component-form", `/api/patients/${patientId}/components`);
 
+  /* Compliance with vs without the display's step feedback (issue 13): each trial with judged
+     steps, and the steps of all of them pooled. */
+  function fadingTable(trials) {
+    const body = document.querySelector("#fading-table tbody");
+    const judged = trials.filter((t) => ((t.metrics || {}).summary || {}).compliance?.all?.steps);
+    const pooled = { with_feedback: [0, 0], without_feedback: [0, 0] };
+    const cell = (part) => (part && part.steps ? `${part.pct_in_band.toFixed(0)} % (${part.steps})` : "–");
+    const rows = judged.map((t) => {
+      const c = t.metrics.summary.compliance;
+      for (const key of Object.keys(pooled)) {
+        pooled[key][0] += (c[key] || {}).in_band || 0;
+        pooled[key][1] += (c[key] || {}).steps || 0;
+      }
+      const fb = c.feedback || {};
+      return el("tr", { "data-trial-id": t.id },
+        el("td", { text: `Trial ${t.id} · ${day(t.started_at)} · ${words(t.exercise)}` }),
+        el("td", { text: fb.mode === "faded" ? `faded, every ${fb.fade_every_n}.` : (fb.mode || "full") }),
+        el("td", { class: "num", text: cell(c.with_feedback) }),
+        el("td", { class: "num", text: cell(c.without_feedback) }));
+    });
+    const total = (key) => cell({ steps: pooled[key][1], pct_in_band: 100 * pooled[key][0] / (pooled[key][1] || 1) });
+    if (judged.length) {
+      rows.push(el("tr", { class: "total", "data-total": "true" }, el("td", { text: "All trials" }), el("td", { text: "" }),
+        el("td", { class: "num", text: total("with_feedback") }), el("td", { class: "num", text: total("without_feedback") })));
+    } else {
+      rows.push(el("tr", { class: "empty" }, el("td", { colspan: 4 }, "No trial with judged steps.")));
+    }
+    body.replaceChildren(...rows);
+  }
+
   function compareChoices(trials) {
     const label = (t) => `Trial ${t.id} · ${day(t.started_at)} · ${words(t.exercise)}`;
     for (const [id, pick] of [["compare-a", 0], ["compare-b", trials.length - 1]]) {
@@ -128,6 +158,7 @@
       sessions(detail.sessions);
       notes(detail.notes);
       compareChoices(trials);
+      fadingTable(trials);
       await progress(detail.progress_series, detail.progress);
       document.getElementById("patient-page").dataset.loaded = "true";
     } catch (exc) {
