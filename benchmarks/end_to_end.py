@@ -39,7 +39,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,12 @@ class FixedRateInsoleBoard(VirtualInsoleBoard):
     @classmethod
     def rate_is_valid(cls, rate_hz: int) -> bool:
         return 1 <= rate_hz <= 100_000
+
+    def hello(self) -> p.Hello:
+        """Declares the protocol's highest insole rate (1000 Hz, what the host accepts of a
+        HELLO) while streaming at its own: the frames' clock steps tell the real rate."""
+        hello = super().hello()
+        return replace(hello, sample_rate_hz=min(hello.sample_rate_hz, 1000))
 
     def _obey(self, command: p.Command) -> None:
         if command.command != p.MessageType.CMD_SET_RATE:
