@@ -71,7 +71,7 @@ RECENT_S = 3.0
 #: What the virtual patient does for each exercise (virtual rig only).
 SIMULATED_ACTIVITY = {Exercise.QUIET_STANDING: "standing", Exercise.WEIGHT_SHIFT: "weight_shift",
                       Exercise.WALKING: "walking", Exercise.PARTIAL_WEIGHT_BEARING: "walking",
-                      Exercise.SIT_TO_STAND: "standing"}
+                      Exercise.SIT_TO_STAND: "sit_to_stand"}
 STANDING_PHASES = ("both", "left", "right")
 #: What the virtual patient does when the insole calibration asks for a phase (virtual rig).
 SIMULATED_PHASE = {"both": "standing", "left": "standing_on_left", "right": "standing_on_right"}
@@ -267,7 +267,19 @@ class RigController:
             self.monitor.retarget(targets)
             if self.trial is not None:
                 self.trial.targets = targets
+        self._virtual_patient_hears_targets()
         self._controls_changed(save=True)
+
+    def _virtual_patient_hears_targets(self) -> None:
+        """The virtual patient follows the band, limit and shift period (virtual rig only, when
+        ``settings.simulate_follows_targets``, by default in demo mode)."""
+        follows = self.settings.simulate_follows_targets
+        if follows is None:
+            follows = self.settings.demo
+        if self.virtual_rig is not None and follows:
+            targets = self.monitor.targets
+            self.virtual_rig.follow_targets(targets.band_low_pct_bw, targets.band_high_pct_bw,
+                                            targets.limit_pct_bw, targets.shift_period_s)
 
     def set_exercise(self, exercise: Exercise) -> None:
         with self._lock:
@@ -276,6 +288,7 @@ class RigController:
             self.monitor.retarget(self.monitor.targets, exercise)
             self.monitor.started_s = None
         if self.virtual_rig is not None:
+            self._virtual_patient_hears_targets()
             self.virtual_rig.set_activity(SIMULATED_ACTIVITY[exercise])
         self._controls_changed(save=True)
 

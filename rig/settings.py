@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: What the virtual patient can do (drivers.virtual.patient.ACTIVITIES).
 SimulatedActivity = Literal["walking", "standing", "weight_shift", "off_rig", "standing_on_left",
-                            "standing_on_right"]
+                            "standing_on_right", "sit_to_stand"]
 
 
 def default_data_dir() -> Path:
@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     prosthetic_side: Literal["left", "right"] = "left"
     display_name: str = "Demo patient"
     simulate_activity: SimulatedActivity = "walking"
+    simulate_follows_targets: bool | None = Field(
+        default=None,
+        description="The virtual patient hears the therapist's band and limit: its prosthetic "
+                    "steps are drawn around the band (some over, some over the limit) and its "
+                    "weight shift follows the band's period. Default: in demo mode (make run) "
+                    "only; otherwise it walks its own fixed gait, as tests of known loads want.")
 
     session_idle_end_s: float = Field(
         default=7200.0, gt=0,

@@ -10,6 +10,10 @@ from drivers.virtual.patient import (
     GaitParameters,
     GroundTruth,
     PatientModel,
+    Repetition,
+    SitToStandParameters,
+    StepPeak,
+    TargetResponse,
     generic_insole_positions_mm,
 )
 from drivers.virtual.rig import VirtualRig
@@ -24,6 +28,10 @@ __all__ = [
     "LoadCellChannels",
     "LoadCellParameters",
     "PatientModel",
+    "Repetition",
+    "SitToStandParameters",
+    "StepPeak",
+    "TargetResponse",
     "VirtualBarsBoard",
     "VirtualBoard",
     "VirtualInsoleBoard",

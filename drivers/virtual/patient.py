@@ -24,7 +24,26 @@ toe roll-over, stride-to-stride variability), ``"standing"`` quietly with sway, 
 ``"weight_shift"`` (slow side-to-side sinusoid), and ``"off_rig"``: nobody on the insoles or the
 bars (before the patient steps in, e.g. while the therapist tares the bars; the only activity in
 which the loads do not add up to body weight); ``"standing_on_left"`` / ``"standing_on_right"``:
-quiet standing on one foot, the other lifted, for the insole body-weight calibration.
+quiet standing on one foot, the other lifted, for the insole body-weight calibration;
+``"sit_to_stand"``: repetitions of rising from a chair and sitting back (seated with the feet
+lightly loaded, a rise in which the hands push on the bars and the feet take the weight, less on
+the prosthetic side, a moment standing, sitting back; :class:`SitToStandParameters`). While
+seated the chair carries the rest of the body weight: with ``"off_rig"`` the only times the feet
+and bars do not add up to body weight.
+
+Targets
+-------
+:meth:`PatientModel.set_targets` tells the patient the therapist's band (and limit): from then
+on, while walking, each prosthetic step's peak load is drawn around the band
+(:meth:`TargetResponse.draw_peak_pct_bw`: mostly in it, sometimes under or a bit over, sometimes
+too much, over the limit when there is one); weight shifting swings with the band's period (the
+band changes leg every ``shift_period_s``) and carries the band's centre on the leg it is on.
+Without targets (the default) the patient walks and shifts with its own
+:class:`GaitParameters` and :class:`BalanceParameters`.
+
+Ground truth for the exercises' figures: :meth:`PatientModel.repetitions_between` (sit-to-stand),
+:meth:`PatientModel.step_peaks_between` (prosthetic step peaks),
+:meth:`PatientModel.sway_ellipse_area_mm2` (quiet standing's 95 % ellipse).
 :meth:`PatientModel.set_activity` switches with
 continuity: a walking patient first reaches the middle of a double support, then the old and the
 new posture are blended over ``transition_s``; a patient who starts walking does so from the middle
@@ -46,7 +65,9 @@ FloatArray = npt.NDArray[np.float64]
 
 STANDARD_GRAVITY = 9.80665  # m/s²
 ACTIVITIES = ("walking", "standing", "weight_shift", "off_rig", "standing_on_left",
-              "standing_on_right")
+              "standing_on_right", "sit_to_stand")
+#: Squared Mahalanobis radius of the large-sample 95 % ellipse: the chi-square quantile.
+CHI2_95_2DOF = -2.0 * math.log(0.05)
 SIDES = ("left", "right")
 HEEL_STRIKE = "heel_strike"
 TOE_OFF = "toe_off"
@@ -133,6 +154,148 @@ class BalanceParameters:
     shift_prosthetic_share_amplitude: float = 0.30
     shift_bar_fraction_bw: float = 0.10
     hand_lean: float = 0.10  # bar share moves toward the more loaded foot's side by this much
+
+
+@dataclass(frozen=True, slots=True)
+class SitToStandParameters:
+    """How the patient rises from a chair and sits back, repetition after repetition.
+
+    One repetition every ``cycle_s`` (the pace): seated, rise (``rise_s``), standing
+    (``stand_s``), sitting back (``sit_s``); seated the rest of the cycle. Fractions are of body
+    weight (loads) or of the feet's load (prosthetic share). During the rise the chair unloads
+    until seat-off (``seat_off_fraction`` of the rise), while the hands push hardest on the bars;
+    then the bars give the weight back to the feet until standing.
+    """
+
+    cycle_s: float = 6.0
+    rise_s: float = 1.3
+    stand_s: float = 1.5
+    sit_s: float = 1.5
+    seat_off_fraction: float = 0.4
+    seated_feet_fraction_bw: float = 0.20  # both feet together, seated
+    seated_bar_fraction_bw: float = 0.02  # hands resting on the bars, seated
+    seat_off_bar_fraction_bw: float = 0.30  # the hands' push at seat-off
+    standing_bar_fraction_bw: float = 0.08
+    seated_prosthetic_share: float = 0.45
+    rise_prosthetic_share: float = 0.36  # at seat-off: the sound leg does more of the work
+    standing_prosthetic_share: float = 0.44
+
+    def __post_init__(self) -> None:
+        if min(self.rise_s, self.stand_s, self.sit_s) <= 0:
+            raise ValueError("rise, stand and sit times must be positive")
+        if self.seated_s < 0.5:
+            raise ValueError(f"a cycle of {self.cycle_s} s leaves less than 0.5 s seated")
+        if not 0.0 < self.seat_off_fraction < 1.0:
+            raise ValueError("seat-off must fall within the rise")
+        if self.seated_feet_fraction_bw + self.seated_bar_fraction_bw > 1.0:
+            raise ValueError("seated, the feet and bars cannot carry more than body weight")
+
+    @property
+    def seated_s(self) -> float:
+        """Time seated in each cycle, s."""
+        return self.cycle_s - self.rise_s - self.stand_s - self.sit_s
+
+    @property
+    def repetitions_per_min(self) -> float:
+        return 60.0 / self.cycle_s
+
+    def fractions(self, u: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Chair and bar load (fractions of BW) and the prosthetic share of the feet's load at
+        rise progress ``u`` (0 seated .. 1 standing); the feet carry the rest."""
+        a = _smoothstep(u / self.seat_off_fraction)
+        b = _smoothstep((u - self.seat_off_fraction) / (1.0 - self.seat_off_fraction))
+        seat = (1.0 - self.seated_feet_fraction_bw - self.seated_bar_fraction_bw) * (1.0 - a)
+        bars = (self.seated_bar_fraction_bw
+                + (self.seat_off_bar_fraction_bw - self.seated_bar_fraction_bw) * a
+                + (self.standing_bar_fraction_bw - self.seat_off_bar_fraction_bw) * b)
+        share = (self.seated_prosthetic_share
+                 + (self.rise_prosthetic_share - self.seated_prosthetic_share) * a
+                 + (self.standing_prosthetic_share - self.rise_prosthetic_share) * b)
+        return seat, bars, share
+
+
+@dataclass(frozen=True, slots=True)
+class TargetResponse:
+    """The therapist's targets as the patient hears them (% body weight on the prosthesis).
+
+    A prosthetic step's peak is drawn by :meth:`draw_peak_pct_bw` from two uniform numbers:
+    70 % of steps inside the band (its middle 70 %), 10 % a little under it, 10 % a bit over it
+    (below the limit when there is one), 10 % too much (2-10 % BW over the limit, or 10-20 % BW
+    over the band without a limit). The walking patient draws them in blocks of ten steps that
+    hold these shares exactly, in a seeded order.
+    """
+
+    band_low_pct_bw: float
+    band_high_pct_bw: float
+    limit_pct_bw: float | None = None
+    shift_period_s: float = 5.0
+
+    IN_BAND = 0.70
+    UNDER = 0.10
+    BIT_OVER = 0.10
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.band_low_pct_bw <= self.band_high_pct_bw:
+            raise ValueError("the band needs 0 <= low <= high")
+        if self.limit_pct_bw is not None and self.limit_pct_bw < self.band_high_pct_bw:
+            raise ValueError("the limit is below the top of the band")
+        if not self.shift_period_s > 0:
+            raise ValueError("the weight-shift period must be positive")
+
+    @property
+    def centre_pct_bw(self) -> float:
+        return 0.5 * (self.band_low_pct_bw + self.band_high_pct_bw)
+
+    def draw_peak_pct_bw(self, u: FloatArray, v: FloatArray) -> FloatArray:
+        """Peaks (% BW) for uniform draws ``u`` (which kind of step) and ``v`` (where in it)."""
+        low, high, limit = self.band_low_pct_bw, self.band_high_pct_bw, self.limit_pct_bw
+        width = high - low
+        in_band = low + width * (0.15 + 0.70 * v)
+        under = low - (2.0 + 4.0 * v)
+        if limit is None:
+            bit_over = high + 2.0 + 6.0 * v
+            too_much = high + 10.0 + 10.0 * v
+        else:
+            gap = limit - high
+            bit_over = np.where(gap > 2.0, high + gap * (0.2 + 0.6 * v), high + 0.5 * gap)
+            too_much = limit + 2.0 + 8.0 * v
+        c1 = self.IN_BAND
+        c2 = c1 + self.UNDER
+        c3 = c2 + self.BIT_OVER
+        peak = np.where(u < c1, in_band, np.where(u < c2, under,
+                                                   np.where(u < c3, bit_over, too_much)))
+        result: FloatArray = np.clip(peak, 5.0, 95.0)  # some weight stays on the bars
+        return result
+
+
+class Repetition(NamedTuple):
+    """One sit-to-stand repetition's ground truth (host s, % body weight).
+
+    ``rise_start_s``: the chair begins to unload; ``seat_off_s``: it carries nothing;
+    ``standing_s``: standing reached (end of the rise); ``sit_start_s`` / ``seated_s``: sitting
+    back begins / ends; ``number`` counts from 0 in its sit-to-stand bout. Loads are of each
+    foot during the rise (``rise_start_s`` to ``standing_s``), sampled at 1 kHz.
+    """
+
+    number: int
+    rise_start_s: float
+    seat_off_s: float
+    standing_s: float
+    sit_start_s: float
+    seated_s: float
+    rise_time_s: float
+    prosthetic_peak_pct_bw: float
+    sound_peak_pct_bw: float
+    prosthetic_mean_pct_bw: float
+    sound_mean_pct_bw: float
+
+
+class StepPeak(NamedTuple):
+    """A prosthetic step's ground truth: heel strike, toe off (host s), peak load (% BW)."""
+
+    heel_strike_s: float
+    toe_off_s: float
+    peak_pct_bw: float
 
 
 class GaitEvent(NamedTuple):
@@ -235,16 +398,26 @@ class _GaitTimeline:
     CHUNK = 128
 
     def __init__(self, gait: GaitParameters, body_weight_n: float, start_s: float,
-                 rng: np.random.Generator) -> None:
+                 rng: np.random.Generator, response_rng: np.random.Generator,
+                 responses: tuple[tuple[float, TargetResponse | None], ...] = ()) -> None:
         self.gait = gait
         self.start_s = start_s
         self._body_weight_n = body_weight_n
         self._rng = rng
+        self._response_rng = response_rng  # its own stream: the default gait stays as it was
+        self._responses = responses  # (from host s, response), in time order
         self._lock = threading.Lock()
         self._durations = np.empty(0)
         self._prosthetic_peaks = np.empty(0)
         self._sound_peaks = np.empty(0)
+        self._response_draws = np.empty((0, 2))
         self._strides = self._draw_more()
+
+    def set_response(self, from_s: float, response: TargetResponse | None) -> None:
+        """Steps whose prosthetic heel strike is at or after ``from_s`` follow ``response``."""
+        with self._lock:
+            self._responses = (*self._responses, (from_s, response))
+            self._strides = self._build()
 
     def strides_until(self, t_s: float) -> _Strides:
         strides = self._strides
@@ -273,6 +446,21 @@ class _GaitTimeline:
         self._prosthetic_peaks = np.concatenate([self._prosthetic_peaks, p_peaks])
         self._sound_peaks = np.concatenate(
             [self._sound_peaks, bw * g.sound_peak_fraction_bw * (1 + g.peak_cv * z[:, 2])])
+        self._response_draws = np.concatenate([self._response_draws, self._response_block()])
+        return self._build()
+
+    def _response_block(self) -> FloatArray:
+        """Uniform draws (u, v) for the next strides, ``u`` stratified in blocks of ten: each ten
+        consecutive strides take every tenth of 0..1 once, in a seeded order (so every ten
+        steps hold exactly the shares of :class:`TargetResponse`)."""
+        blocks = -(-self.CHUNK // 10)
+        rng = self._response_rng
+        u = np.concatenate([(rng.permutation(10) + rng.uniform(0.0, 1.0, 10)) / 10.0
+                            for _ in range(blocks)])
+        return np.stack([u, rng.uniform(0.0, 1.0, u.size)], axis=1)
+
+    def _build(self) -> _Strides:
+        g = self.gait
         durations = self._durations
         n = durations.size
         d1 = g.first_double_support_fraction
@@ -283,10 +471,24 @@ class _GaitTimeline:
         s, t = starts[:n - 1], durations[:n - 1]
         s_next, t_next = starts[1:n], durations[1:n]
         h, sp = g.sound_heel_strike_fraction, g.prosthetic_stance_fraction
-        prosthetic = _Stances(s, s + d1 * t, s + h * t, s + sp * t, self._prosthetic_peaks[:n - 1])
+        prosthetic = _Stances(s, s + d1 * t, s + h * t, s + sp * t,
+                              self._prosthetic_peaks_for(s))
         sound = _Stances(s + h * t, s + sp * t, s_next, s_next + d1 * t_next,
                          self._sound_peaks[:n - 1])
         return _Strides(starts, prosthetic, sound)
+
+    def _prosthetic_peaks_for(self, heel_strikes: FloatArray) -> FloatArray:
+        """Each stride's prosthetic peak (N): its own, or the response's at its heel strike."""
+        n = heel_strikes.size
+        peaks = self._prosthetic_peaks[:n].copy()
+        draws = self._response_draws[:n]
+        for index, (from_s, response) in enumerate(self._responses):
+            until = self._responses[index + 1][0] if index + 1 < len(self._responses) else math.inf
+            chosen = (heel_strikes >= from_s) & (heel_strikes < until)
+            if response is not None and chosen.any():
+                peaks[chosen] = self._body_weight_n / 100.0 * response.draw_peak_pct_bw(
+                    draws[chosen, 0], draws[chosen, 1])
+        return peaks
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,6 +576,7 @@ class PatientModel:
     ``bar_posts_mm``: (rear post, front post) positions along each bar, mm from its rear end.
     ``start_s``: host time (s) the first activity begins; before it the first posture is held.
     ``transition_s``: how long a change of activity blends the two postures, s.
+    ``sit_to_stand``: the repetitions' pace and loads (:class:`SitToStandParameters`).
     """
 
     def __init__(
@@ -389,6 +592,7 @@ class PatientModel:
         gait: GaitParameters | None = None,
         balance: BalanceParameters | None = None,
         transition_s: float = 1.0,
+        sit_to_stand: SitToStandParameters | None = None,
     ) -> None:
         if body_mass_kg <= 0:
             raise ValueError(f"body mass must be positive, got {body_mass_kg} kg")
@@ -407,6 +611,9 @@ class PatientModel:
         self.seed = seed
         self.gait = gait or GaitParameters()
         self.balance = balance or BalanceParameters()
+        self.sit_to_stand = sit_to_stand or SitToStandParameters()
+        #: What the therapist asked for, from when (host s): set_targets().
+        self._responses: tuple[tuple[float, TargetResponse | None], ...] = ()
         self.transition_s = float(transition_s)
         self.feet = {side: _Foot(side, positions[side]) for side in SIDES}
         rng = np.random.default_rng([seed, 0])
@@ -460,8 +667,33 @@ class PatientModel:
         gait = None
         if activity == "walking":
             rng = np.random.default_rng([self.seed, 1, index])
-            gait = _GaitTimeline(self.gait, self.body_weight_n, gait_start_s, rng)
+            gait = _GaitTimeline(self.gait, self.body_weight_n, gait_start_s, rng,
+                                 np.random.default_rng([self.seed, 2, index]), self._responses)
         return _Segment(activity, start_s, math.inf, gait)
+
+    # -- targets -------------------------------------------------------------------------------
+
+    @property
+    def targets(self) -> TargetResponse | None:
+        """The targets the patient follows now (None: its own gait and shift)."""
+        return self._responses[-1][1] if self._responses else None
+
+    def set_targets(self, targets: TargetResponse | None, at_s: float | None = None) -> None:
+        """Follow ``targets`` from host time ``at_s`` (default now; None: stop following).
+
+        Walking: prosthetic steps whose heel strike comes at or after ``at_s`` take their peak
+        from ``targets``; weight shifting: from ``at_s`` the swing follows the band's period and
+        centre, in phase with the shift's start (the band on the prosthetic leg first).
+        """
+        when = time.monotonic() if at_s is None else float(at_s)
+        with self._lock:
+            if self._responses and self._responses[-1][1] == targets:
+                return
+            self._responses = (*self._responses, (when, targets))
+            for segment in self._segments:
+                if segment.gait is not None and segment.end_s > when:
+                    segment.gait.set_response(when, targets)
+
 
     # -- ground truth --------------------------------------------------------------------------
 
@@ -532,6 +764,93 @@ class PatientModel:
         events.sort(key=lambda event: event.t_s)
         return events
 
+    def step_peaks_between(self, t0_s: float, t1_s: float) -> list[StepPeak]:
+        """The prosthetic steps with ``t0_s <= heel strike`` and ``toe off < t1_s`` (host s):
+        each one's true peak load (% BW), the largest load its foot carries in that stance."""
+        if not math.isfinite(t1_s):
+            raise ValueError("step_peaks_between needs a finite end time")
+        peaks: list[StepPeak] = []
+        for segment in self._segments:
+            if segment.gait is None:
+                continue
+            lo = max(t0_s, segment.gait.start_s)
+            hi = min(t1_s, segment.end_s)
+            if lo >= hi:
+                continue
+            stances = segment.gait.strides_until(hi).prosthetic
+            chosen = (stances.heel_strike >= lo) & (stances.toe_off < hi)
+            peaks.extend(StepPeak(float(hs), float(to), float(100.0 * peak / self.body_weight_n))
+                         for hs, to, peak in zip(stances.heel_strike[chosen],
+                                                 stances.toe_off[chosen],
+                                                 stances.peak_n[chosen], strict=True))
+        return peaks
+
+    def repetitions_between(self, t0_s: float, t1_s: float) -> list[Repetition]:
+        """Sit-to-stand repetitions whose rise starts at or after ``t0_s`` and reaches standing
+        before ``t1_s`` (host s) and before the patient turns to another activity; numbered
+        from 0 within their sit-to-stand bout."""
+        if not math.isfinite(t1_s):
+            raise ValueError("repetitions_between needs a finite end time")
+        p = self.sit_to_stand
+        reps: list[Repetition] = []
+        for segment in self._segments:
+            if segment.activity != "sit_to_stand":
+                continue
+            first_rise = segment.start_s + self.transition_s + p.seated_s
+            hi = min(t1_s, segment.end_s)
+            index = max(0, math.ceil((t0_s - first_rise) / p.cycle_s - 1e-9))
+            while True:
+                rise = first_rise + index * p.cycle_s
+                standing = rise + p.rise_s
+                if standing >= hi:
+                    break
+                if rise >= t0_s:
+                    reps.append(self._repetition(index, rise))
+                index += 1
+        return reps
+
+    def _repetition(self, index: int, rise_s: float) -> Repetition:
+        p = self.sit_to_stand
+        t = rise_s + np.arange(round(p.rise_s * 1000.0) + 1) / 1000.0
+        posture = self._posture(t, _Want(left=True, right=True))
+        loads = {"left": posture.left_sensor_n.sum(axis=1),
+                 "right": posture.right_sensor_n.sum(axis=1)}
+        pct = {side: 100.0 * load / self.body_weight_n for side, load in loads.items()}
+        prosthetic, sound = pct[self.prosthetic_side], pct[self.sound_side]
+        standing = rise_s + p.rise_s
+        return Repetition(index, rise_s, rise_s + p.seat_off_fraction * p.rise_s, standing,
+                          standing + p.stand_s, standing + p.stand_s + p.sit_s, p.rise_s,
+                          float(prosthetic.max()), float(sound.max()),
+                          float(prosthetic.mean()), float(sound.mean()))
+
+    def standing_cop_mm(self, t_s: npt.ArrayLike, stance_width_mm: float) -> FloatArray:
+        """The true combined centre of pressure of both feet (n, 2), mm, in a standing frame
+        with the heel centres ``stance_width_mm`` apart on the x axis (left at ``-w/2``), feet
+        straight ahead (``processing.balance.side_by_side_placement(w)``); NaN where the feet
+        carry nothing."""
+        truth = self.sample(t_s)
+        half = 0.5 * float(stance_width_mm)
+        shift = np.array([half, 0.0])
+        moment = (truth.left_sensor_n @ (self.feet["left"].positions_mm - shift)
+                  + truth.right_sensor_n @ (self.feet["right"].positions_mm + shift))
+        total = truth.left_foot_n + truth.right_foot_n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cop: FloatArray = moment / total[:, None]
+        cop[total <= 0] = np.nan
+        return cop
+
+    def sway_ellipse_area_mm2(self, t0_s: float, t1_s: float, stance_width_mm: float,
+                              rate_hz: float = 1000.0) -> float:
+        """The true 95 % ellipse area (mm²) of the combined CoP path from ``t0_s`` to ``t1_s``
+        sampled at ``rate_hz`` (:meth:`standing_cop_mm`): ``pi * 5.991 * sqrt(det(cov))``, the
+        large-sample prediction ellipse (chi-square quantile, 2 degrees of freedom)."""
+        t = t0_s + np.arange(round((t1_s - t0_s) * rate_hz)) / rate_hz
+        cop = self.standing_cop_mm(t, stance_width_mm)
+        cop = cop[np.isfinite(cop).all(axis=1)]
+        if cop.shape[0] < 3:
+            raise ValueError("the feet carry nothing over most of that time")
+        return float(math.pi * CHI2_95_2DOF * math.sqrt(np.linalg.det(np.cov(cop, rowvar=False))))
+
     # -- postures ------------------------------------------------------------------------------
 
     def _posture(self, t: FloatArray, want: _Want) -> _Posture:
@@ -588,12 +907,32 @@ class PatientModel:
             on_prosthesis = segment.activity.endswith(self.prosthetic_side)
             share = np.full(t.size, 1.0 if on_prosthesis else 0.0)
             return self._quiet_posture(t, bars, share, want)
+        if segment.activity == "sit_to_stand":
+            return self._sit_to_stand(segment.start_s, t, want)
         if segment.activity == "off_rig":
             n = t.size
             sensors = {side: np.zeros((n, self.feet[side].sensor_count))
                        for side in ("left", "right") if want.side(side)}
             return self._assemble(n, sensors, np.zeros((n, 4)) if want.posts else _EMPTY_POSTS)
         return self._weight_shift(segment.start_s, t, want)
+
+    def _rise_progress(self, start_s: float, t: FloatArray) -> FloatArray:
+        """Sit-to-stand: 0 seated .. 1 standing at ``t``, cycles from the end of the blend."""
+        p = self.sit_to_stand
+        local = np.mod(t - (start_s + self.transition_s), p.cycle_s)
+        rise0 = p.seated_s
+        rise1 = rise0 + p.rise_s
+        sit0 = rise1 + p.stand_s
+        u = np.where(local < rise0, 0.0, np.where(
+            local < rise1, (local - rise0) / p.rise_s,
+            np.where(local < sit0, 1.0, 1.0 - (local - sit0) / p.sit_s)))
+        u = np.where(t < start_s + self.transition_s, 0.0, u)
+        return _unit(u)
+
+    def _sit_to_stand(self, start_s: float, t: FloatArray, want: _Want) -> _Posture:
+        seat, bars, share = self.sit_to_stand.fractions(self._rise_progress(start_s, t))
+        bw = self.body_weight_n
+        return self._quiet_posture(t, bw * bars, share, want, feet_n=bw * (1.0 - seat - bars))
 
     def _walking(self, gait: _GaitTimeline, t: FloatArray, want: _Want) -> _Posture:
         strides = gait.strides_until(float(t.max()))
@@ -631,12 +970,30 @@ class PatientModel:
         bars = self.body_weight_n * b.shift_bar_fraction_bw * (1 + 0.1 * self._bar_wobble(t))
         share = b.shift_prosthetic_share_mean + b.shift_prosthetic_share_amplitude * np.sin(
             2 * np.pi * (t - start_s) / b.shift_period_s)
+        responses = self._responses
+        for index, (from_s, targets) in enumerate(responses):
+            until = responses[index + 1][0] if index + 1 < len(responses) else math.inf
+            chosen = (t >= from_s) & (t < until)
+            if targets is not None and chosen.any():
+                # The band's leg: prosthetic first, then sound, each for shift_period_s.
+                share[chosen] = 0.5 + self.shift_amplitude_share(targets) * np.sin(
+                    np.pi * (t[chosen] - start_s) / targets.shift_period_s)
         return self._quiet_posture(t, bars, share, want)
 
+    def shift_amplitude_share(self, targets: TargetResponse) -> float:
+        """Weight shifting to ``targets``: how far the prosthetic share of the feet's load swings
+        from 0.5 (each way), so that the leg with the band peaks at the band's centre (feet
+        carrying body weight less the mean bar support); 0.05-0.45."""
+        feet_pct = 100.0 * (1.0 - self.balance.shift_bar_fraction_bw)
+        return float(min(max(targets.centre_pct_bw / feet_pct - 0.5, 0.05), 0.45))
+
     def _quiet_posture(self, t: FloatArray, bars_n: FloatArray, prosthetic_share: FloatArray,
-                       want: _Want) -> _Posture:
-        """Both feet down: the feet carry what the bars do not, split by ``prosthetic_share``."""
-        feet_n = self.body_weight_n - bars_n
+                       want: _Want, feet_n: FloatArray | None = None) -> _Posture:
+        """Both feet down: the feet carry ``feet_n`` (default what the bars do not), split by
+        ``prosthetic_share``."""
+        explicit_bars = feet_n is not None
+        if feet_n is None:
+            feet_n = self.body_weight_n - bars_n
         p_load = feet_n * prosthetic_share
         loads = {self.prosthetic_side: p_load, self.sound_side: feet_n - p_load}
         sensors = {}
@@ -652,7 +1009,8 @@ class PatientModel:
         if want.posts:
             rear, front = self.bar_posts_mm
             hand_mm = np.full(t.shape, rear + (front - rear) * self._standing_hand_fraction)
-            posts = self._bar_posts(loads["left"], loads["right"], hand_mm)
+            posts = self._bar_posts(loads["left"], loads["right"], hand_mm,
+                                    bars_n if explicit_bars else None)
         return self._assemble(t.size, sensors, posts)
 
     def _assemble(self, n: int, sensors: dict[str, FloatArray], posts: FloatArray) -> _Posture:
@@ -662,13 +1020,14 @@ class PatientModel:
                         posts if posts.shape[0] == n else empty)
 
     def _bar_posts(self, left_load: FloatArray, right_load: FloatArray,
-                   hand_mm: FloatArray) -> FloatArray:
-        """The rest of the body weight into the bars; each bar's force into its two posts.
+                   hand_mm: FloatArray, bars_n: FloatArray | None = None) -> FloatArray:
+        """The rest of the body weight (or ``bars_n``) into the bars; each bar's force into its
+        two posts.
 
         The hands lean a little harder on the side of the more loaded foot (``hand_lean``); the
         lever rule splits each bar's force between its rear and front post by the hand position.
         """
-        bars = self.body_weight_n - left_load - right_load
+        bars = self.body_weight_n - left_load - right_load if bars_n is None else bars_n
         left_share = 0.5 + self.balance.hand_lean * (left_load - right_load) / self.body_weight_n
         left_bar = bars * left_share
         right_bar = bars - left_bar

@@ -31,6 +31,10 @@ from drivers.virtual.patient import (
     GaitParameters,
     GroundTruth,
     PatientModel,
+    Repetition,
+    SitToStandParameters,
+    StepPeak,
+    TargetResponse,
     generic_insole_positions_mm,
 )
 from drivers.virtual.sensors import (
@@ -56,7 +60,8 @@ class VirtualRig:
     (default: the generic 8-sensor EU 42 layout). ``bar_posts_mm``: (rear, front) post positions
     along each bar, mm. ``clock_offsets_us``/``clock_drifts_ppm`` (per role name) set the boards'
     clocks; by default they are seeded: offsets within the first 10 s, drifts within ±50 ppm.
-    ``noise=False`` gives noiseless ADC and amplifier readings.
+    ``noise=False`` gives noiseless ADC and amplifier readings. ``gait`` and ``sit_to_stand``
+    set how the patient walks and rises (:mod:`drivers.virtual.patient`).
     """
 
     def __init__(
@@ -71,6 +76,7 @@ class VirtualRig:
         noise: bool = True,
         *,
         gait: GaitParameters | None = None,
+        sit_to_stand: SitToStandParameters | None = None,
         fsr: FsrParameters | None = None,
         load_cells: LoadCellParameters | None = None,
         clock_offsets_us: dict[str, int] | None = None,
@@ -83,7 +89,8 @@ class VirtualRig:
             raise ValueError(f"both insoles need the same sensor count, got {counts}")
         self.start_s = time.monotonic()
         self.patient = PatientModel(body_mass_kg, prosthetic_side, activity, positions,
-                                    bar_posts_mm, seed=seed, start_s=self.start_s, gait=gait)
+                                    bar_posts_mm, seed=seed, start_s=self.start_s, gait=gait,
+                                    sit_to_stand=sit_to_stand)
         fsr = fsr or FsrParameters()
         load_cells = load_cells or LoadCellParameters()
         if not noise:
@@ -197,8 +204,35 @@ class VirtualRig:
         return self.patient.events_between(t0_s, t1_s)
 
     def set_activity(self, activity: str, at_s: float | None = None) -> float:
-        """Walk, stand or shift weight from ``at_s`` (default now); returns when it begins."""
+        """Walk, stand, shift weight, rise from a chair... (``patient.ACTIVITIES``) from ``at_s``
+        (default now); returns when it begins."""
         return self.patient.set_activity(activity, at_s)
+
+    def follow_targets(self, band_low_pct_bw: float, band_high_pct_bw: float,
+                       limit_pct_bw: float | None = None, shift_period_s: float = 5.0,
+                       at_s: float | None = None) -> None:
+        """The therapist's band and limit (% BW on the prosthesis) and weight-shift period (s),
+        as the patient hears them from ``at_s`` (default now): walking steps are drawn around
+        the band, weight shifting swings with its period (``PatientModel.set_targets``)."""
+        self.patient.set_targets(TargetResponse(band_low_pct_bw, band_high_pct_bw, limit_pct_bw,
+                                                shift_period_s), at_s)
+
+    # -- ground truth of the exercises' figures -------------------------------------------------
+
+    def truth_repetitions(self, t0_s: float, t1_s: float) -> list[Repetition]:
+        """Sit-to-stand repetitions whose rise starts at or after ``t0_s`` and reaches standing
+        before ``t1_s`` (host s), with their times and loads (``Repetition``)."""
+        return self.patient.repetitions_between(t0_s, t1_s)
+
+    def truth_step_peaks(self, t0_s: float, t1_s: float) -> list[StepPeak]:
+        """Prosthetic steps wholly within ``t0_s``..``t1_s`` (host s): true peak load, % BW."""
+        return self.patient.step_peaks_between(t0_s, t1_s)
+
+    def truth_sway_ellipse_area_mm2(self, t0_s: float, t1_s: float, stance_width_mm: float,
+                                    rate_hz: float = 1000.0) -> float:
+        """The true 95 % ellipse area (mm²) of the combined CoP from ``t0_s`` to ``t1_s`` (host
+        s), heel centres ``stance_width_mm`` apart (``PatientModel.sway_ellipse_area_mm2``)."""
+        return self.patient.sway_ellipse_area_mm2(t0_s, t1_s, stance_width_mm, rate_hz)
 
     def place_weight(self, post: int, mass_kg: float) -> None:
         """Rest a known weight of ``mass_kg`` (kg) on bar post ``post`` (0-3: left front, left
