@@ -47,8 +47,9 @@ def start_server(tmp_path: Path, url: str, port: int | None = None
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         assert process.poll() is None, f"the server exited: see {log.name}"
-        try:
-            if httpx.get(base + "/api/health", timeout=2).status_code == 200:
+        try:  # up, and its three virtual boards streaming (a loaded machine may take a while)
+            health = httpx.get(base + "/api/health", timeout=2)
+            if health.status_code == 200 and health.json()["boards_connected"] == 3:
                 return process, base
         except httpx.HTTPError:
             pass
