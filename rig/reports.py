@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from matplotlib.figure import Figure
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -30,12 +31,15 @@ from reportlab.platypus import (
 
 from db.progress import STEPS_ON_TARGET, steps_on_target_pct
 from rig.compliance import fading_text
+from rig.exercise_results import exercise_results
 from rig.history import ClinicHistory, NoteOut, PatientOut, ProgressSeries, TrialSummary
 from rig.load_curves import LoadCurves
 from rig.metric_guide import BY_KEY, EXERCISE_LABELS, GUIDE, belongs
 
 STYLES = getSampleStyleSheet()
 TRIAL_METRICS = [guide for guide in GUIDE if guide.key != "pain_score_max"]
+#: The exercises whose trials have steps (a step count is shown for these only).
+STEPPING = ("walking", "partial_weight_bearing")
 #: Most trials whose load curves a session report draws.
 CURVE_TRIALS = 4
 
@@ -121,7 +125,8 @@ def _trial_rows(trials: Sequence[TrialSummary]) -> list[list[str]]:
         metric = trial.metrics
         rows.append([str(trial.id), EXERCISE_LABELS.get(trial.exercise, trial.exercise),
                      Paragraph(trial.footwear or "not recorded", STYLES["BodyText"]),
-                     "–" if metric is None else str(metric.step_count),
+                     "–" if metric is None or trial.exercise not in STEPPING
+                     else str(metric.step_count),
                      *[_number(trial_value(trial, g.key), g.digits) for g in TRIAL_METRICS],
                      Paragraph(fading_text(None if metric is None else metric.summary),
                                STYLES["BodyText"])])
@@ -143,6 +148,53 @@ def _curve_chart(curves: LoadCurves, title: str) -> Image:
     axes.legend(fontsize=7, loc="upper right")
     axes.grid(alpha=0.3)
     return _png(figure, 170)
+
+
+def _ellipse_chart(results: dict[str, Any], title: str) -> Image | None:
+    """The quiet-standing CoP trace with its 95 % prediction ellipse (mm, ML x AP)."""
+    ellipse, trace = results.get("ellipse"), results.get("trace")
+    if not ellipse:
+        return None
+    figure = Figure(figsize=(3.6, 3.6))
+    axes = figure.subplots()
+    if trace:
+        axes.plot(trace["x_mm"], trace["y_mm"], color="#7f7f7f", linewidth=0.5,
+                  label="CoP")
+    (cx, cy), (major, minor) = ellipse["centre_mm"], ellipse["semi_axes_mm"]
+    angle = np.radians(ellipse["angle_deg"])
+    t = np.linspace(0.0, 2.0 * np.pi, 200)
+    x = cx + major * np.cos(t) * np.cos(angle) - minor * np.sin(t) * np.sin(angle)
+    y = cy + major * np.cos(t) * np.sin(angle) + minor * np.sin(t) * np.cos(angle)
+    axes.plot(x, y, color="#15803d", linewidth=1.2, label="95 % prediction ellipse")
+    axes.set_aspect("equal", adjustable="datalim")
+    axes.set_xlabel("ML (mm)")
+    axes.set_ylabel("AP (mm)")
+    axes.set_title(title, fontsize=8)
+    axes.legend(fontsize=6, loc="upper right")
+    axes.grid(alpha=0.3)
+    return _png(figure, 80)
+
+
+def _results(trials: Sequence[TrialSummary]) -> list[Flowable]:
+    """Each trial's own figures (by exercise), and the sway plot of a quiet standing."""
+    parts: list[Flowable] = [Paragraph("Results per exercise", STYLES["Heading2"])]
+    for trial in trials:
+        exercise = EXERCISE_LABELS.get(trial.exercise, trial.exercise)
+        results = exercise_results(trial.exercise,
+                                   None if trial.metrics is None else trial.metrics.summary)
+        parts.append(Paragraph(f"<b>Trial {trial.id}: {exercise}</b>", STYLES["Normal"]))
+        if trial.metrics is None:
+            parts.append(Paragraph("Not analysed.", STYLES["Normal"]))
+            continue
+        rows: list[list[Any]] = [["Figure", "Value", "How"]]
+        rows += [[f["label"], f["text"], Paragraph(f["note"], STYLES["BodyText"])]
+                 for f in results["figures"]]
+        parts.append(_table(rows, [62, 30, 88]))
+        chart = _ellipse_chart(results, f"Trial {trial.id}: sway and its 95 % ellipse")
+        if chart is not None:
+            parts.append(chart)
+        parts.append(Spacer(1, 2 * mm))
+    return parts
 
 
 def _wrap_headers(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
@@ -171,6 +223,7 @@ def session_report(history: ClinicHistory, session_id: int) -> bytes:
         Paragraph("Trials", STYLES["Heading2"]),
         _table(_wrap_headers(_trial_rows(detail.trials))),
         Spacer(1, 4 * mm),
+        *_results(detail.trials),
     ]
     drawn = 0
     for trial in detail.trials:

@@ -352,12 +352,13 @@ def test_a_clinic_day_reaches_the_records_and_the_exports(rig: LiveServer, table
     assert heel_strikes == len(steps)
 
     session_pdf, _ = download(page, "#download-session-report")
+    (artifacts / "clinic-day-session.pdf").write_bytes(session_pdf)
     text = pdf_text(session_pdf)
     assert "Rosa Day" in text and me["name"] in text
     for exercise in EXERCISES:
         assert str(trial_ids[exercise]) in text
-    assert SHOES.split(",")[0] in text
-    (artifacts / "clinic-day-session.pdf").write_bytes(session_pdf)
+    # narrow table cells: pypdf may split a word ("own tr ainers"), so compare without spaces
+    assert "".join(text.split()).count("".join(SHOES.split())) == len(EXERCISES)  # each trial
 
     page.goto(f"{url}/history/compare?a={trial_ids['walking']}&b={trial_ids['partial_weight_bearing']}")
     page.wait_for_selector("#compare-page[data-loaded='true']")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+from rig.exercise_results import exercise_results
 from rig.history import StepOut, TrialDetail
 from rig.load_curves import MIN_POINTS, LoadCurves, StanceCurves
 from rig.permissions import Permission
@@ -21,6 +22,16 @@ router = APIRouter(prefix="/api/trials", tags=["trials"],
 def trial_detail(trial_id: RecordId, history: History) -> TrialDetail:
     """Setup, boards, metrics, alarms and how much was recorded."""
     return history.trial_detail(trial_id)
+
+
+@router.get("/{trial_id}/results")
+def trial_results(trial_id: RecordId, history: History) -> dict[str, Any]:
+    """The trial's exercise's own figures (``rig.exercise_results``): label, unit, value and
+    text each; for quiet standing the 95 % prediction ellipse and the CoP trace to draw it."""
+    trial = history.trial_detail(trial_id)
+    return {"trial_id": trial.id, "analysed": trial.metrics is not None,
+            **exercise_results(trial.exercise, None if trial.metrics is None
+                               else trial.metrics.summary)}
 
 
 @router.get("/{trial_id}/steps")

@@ -696,6 +696,18 @@
     set("summary-marks", (s.marks || []).map(function (m) {
       return m.elapsed_s.toFixed(1) + " s " + m.note;
     }).join("; ") || "none");
+    // what belongs to stepping exercises only is not shown for the others (issue 13)
+    var stepping = s.exercise === "walking" || s.exercise === "partial_weight_bearing";
+    ["summary-steps", "summary-on-target", "summary-symmetry", "summary-load-symmetry",
+     "summary-compliance", "summary-fading"].forEach(function (id) {
+      byId(id).parentNode.hidden = !stepping;
+    });
+    byId("summary").setAttribute("data-exercise", s.exercise || "");
+    var results = byId("summary-results");
+    results.removeAttribute("data-loaded");
+    results.setAttribute("data-exercise", s.exercise || "");
+    results.textContent = "Shown once the trial is saved.";
+    if (!checkStored) showResults(s.trial_id, results);
     var stored = byId("summary-stored");
     stored.setAttribute("data-stored", "");
     stored.textContent = "trial " + s.trial_id;
@@ -703,6 +715,22 @@
     byId("summary").setAttribute("data-trial-id", String(s.trial_id));
     if (!checkStored) return;
     waitStored(s.trial_id, stored, Date.now() + STORE_WAIT_MS);
+  }
+
+  /** The exercise's own results from the stored analysis (rig/exercise_results.py). */
+  function showResults(trialId, container, deadlineMs) {
+    deadlineMs = deadlineMs || Date.now() + STORE_WAIT_MS;
+    api("GET", "/api/trials/" + trialId + "/results").then(function (r) {
+      if (!r.analysed && Date.now() < deadlineMs) {  // stored, its analysis still running
+        container.textContent = "Analysing the recording\u2026";
+        window.setTimeout(function () { showResults(trialId, container, deadlineMs); }, 500);
+        return;
+      }
+      if (!r.analysed) { container.textContent = "The trial has no stored analysis."; return; }
+      window.GaitResults.render(container, r);
+    }).catch(function (err) {
+      container.textContent = "Results not available: " + err.message;
+    });
   }
 
   /** Poll the trial's record until the recorder has stored it (ended, recording finished). */
@@ -716,6 +744,7 @@
       }
       stored.setAttribute("data-stored", done ? "true" : "false");
       stored.setAttribute("data-recording", t.recording_status || "");
+      if (done) showResults(trialId, byId("summary-results"));
       stored.textContent = done ? "\u2713 saved as trial " + trialId + " (recording " +
         t.recording_status + ", " + (t.alarms || []).length + " alarms)"
         : "\u2717 trial " + trialId + " is not stored yet";

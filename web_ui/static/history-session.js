@@ -55,6 +55,21 @@
 
   function notes(list) { History.renderNotes(document.getElementById("session-notes"), list); }
 
+  /* Each trial's own figures (by exercise) and a quiet standing's sway ellipse. */
+  async function results(list) {
+    const holder = document.getElementById("trial-results");
+    holder.replaceChildren(...list.map((t) => el("div", { class: "trial-results", "data-trial-id": t.id },
+      el("h3", { text: `Trial ${t.id} · ${words(t.exercise)}` }), el("div", { class: "figures" }))));
+    if (!list.length) holder.append(el("p", { text: "No trials in this session." }));
+    for (const t of list) {
+      const box = holder.querySelector(`.trial-results[data-trial-id="${t.id}"] .figures`);
+      const r = await api(`/api/trials/${t.id}/results`);
+      if (r.analysed) GaitResults.render(box, r);
+      else box.textContent = "Not analysed.";
+    }
+    holder.dataset.loaded = "true";
+  }
+
 
   /* -- replay ---------------------------------------------------------------------------- */
 
@@ -169,6 +184,7 @@
       facts(detail);
       trials(detail.trials);
       notes(detail.notes);
+      await results(detail.trials);
       document.getElementById("session-page").dataset.loaded = "true";
     } catch (exc) {
       document.getElementById("page-error").textContent = exc.message;
