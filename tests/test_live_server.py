@@ -61,9 +61,17 @@ def test_quiet_standing_matches_ground_truth(server_factory: Any) -> None:
     assert rig is not None
     time.sleep(0.5)
     errors = []
-    for _ in range(40):
+    stale = 0
+    while len(errors) < 40:
         state = live.controller.latest
         assert state is not None
+        if None in (state["left_foot_pct_bw"], state["right_foot_pct_bw"], state["bars_pct_bw"]):
+            # a board silent for 200 ms (a loaded machine) is shown as no signal, never stale
+            # numbers: such states are not compared, and must stay rare
+            stale += 1
+            assert stale <= 40, "most live states had a board without signal"
+            time.sleep(0.05)
+            continue
         truth = rig.ground_truth(np.array([state["sample_time_s"]]))
         bw_n = 82.0 * 9.80665
         errors.append([state["left_foot_pct_bw"] - 100 * truth.left_foot_n[0] / bw_n,

@@ -67,7 +67,12 @@ def test_settings_and_logins_survive_a_restart(tmp_path: Path, database_url: str
         assert set_state["controls_version"] == before + 3  # one per control
         assert set_state["targets"]["unit"] == "kg" and set_state["targets"]["band_low_kg"] == 24.0
         # the live message carries the same version and this start's instance
+        deadline = time.monotonic() + 5.0  # the next published state carries the change
         live = client.get("/api/live").json()
+        while live["controls_version"] != set_state["controls_version"] \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+            live = client.get("/api/live").json()
         assert live["controls_version"] == set_state["controls_version"]
         assert live["server_instance"] == set_state["server"]["instance"]
         client.close()
