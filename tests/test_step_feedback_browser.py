@@ -20,20 +20,6 @@ from tests.test_browser_pages import PageFactory, open_page  # noqa: F401
 pytestmark = pytest.mark.browser
 
 
-def _patient_follows_targets() -> bool:
-    """The virtual patient that draws its steps around the therapist's band (some good, some
-    over, some over the limit) and names each step's true peak: the reference here."""
-    from drivers.virtual.rig import VirtualRig
-    from rig.settings import Settings
-
-    return hasattr(VirtualRig, "truth_step_peaks") and \
-        "simulate_follows_targets" in Settings.model_fields
-
-
-if not _patient_follows_targets():
-    pytest.skip("the virtual patient does not follow the targets in this tree",
-                allow_module_level=True)
-
 BAND = (20.0, 40.0)
 LIMIT = 50.0
 #: The live peak is within 3 % BW of the true one (tests/test_virtual_exercises.py): steps
