@@ -55,6 +55,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -738,23 +739,28 @@ class PatientModel:
         t = np.atleast_1d(np.asarray(t_s, dtype=np.float64)).ravel()
         return self._posture(t, _Want(posts=True)).bar_post_n
 
+    def _walking_between(self, t0_s: float, t1_s: float, asker: str
+                         ) -> Iterator[tuple[_GaitTimeline, float, float]]:
+        """Each walking bout's gait and the part (lo, hi) of ``t0_s``..``t1_s`` (host s) it
+        covers."""
+        if not math.isfinite(t1_s):
+            raise ValueError(f"{asker} needs a finite end time")
+        for segment in self._segments:
+            if segment.gait is None:
+                continue
+            lo, hi = max(t0_s, segment.gait.start_s), min(t1_s, segment.end_s)
+            if lo < hi:
+                yield segment.gait, lo, hi
+
     def events_between(self, t0_s: float, t1_s: float) -> list[GaitEvent]:
         """Ground-truth gait events with ``t0_s <= t < t1_s`` (host s), in time order.
 
         A foot carries load exactly between its heel strike and its toe off. Events exist only
         while walking (from the start of the walking bout until the switch to another activity).
         """
-        if not math.isfinite(t1_s):
-            raise ValueError("events_between needs a finite end time")
         events: list[GaitEvent] = []
-        for segment in self._segments:
-            if segment.gait is None:
-                continue
-            lo = max(t0_s, segment.gait.start_s)
-            hi = min(t1_s, segment.end_s)
-            if lo >= hi:
-                continue
-            strides = segment.gait.strides_until(hi)
+        for gait, lo, hi in self._walking_between(t0_s, t1_s, "events_between"):
+            strides = gait.strides_until(hi)
             for side, stances in ((self.prosthetic_side, strides.prosthetic),
                                   (self.sound_side, strides.sound)):
                 for kind, times in ((HEEL_STRIKE, stances.heel_strike),
@@ -767,17 +773,9 @@ class PatientModel:
     def step_peaks_between(self, t0_s: float, t1_s: float) -> list[StepPeak]:
         """The prosthetic steps with ``t0_s <= heel strike`` and ``toe off < t1_s`` (host s):
         each one's true peak load (% BW), the largest load its foot carries in that stance."""
-        if not math.isfinite(t1_s):
-            raise ValueError("step_peaks_between needs a finite end time")
         peaks: list[StepPeak] = []
-        for segment in self._segments:
-            if segment.gait is None:
-                continue
-            lo = max(t0_s, segment.gait.start_s)
-            hi = min(t1_s, segment.end_s)
-            if lo >= hi:
-                continue
-            stances = segment.gait.strides_until(hi).prosthetic
+        for gait, lo, hi in self._walking_between(t0_s, t1_s, "step_peaks_between"):
+            stances = gait.strides_until(hi).prosthetic
             chosen = (stances.heel_strike >= lo) & (stances.toe_off < hi)
             peaks.extend(StepPeak(float(hs), float(to), float(100.0 * peak / self.body_weight_n))
                          for hs, to, peak in zip(stances.heel_strike[chosen],
