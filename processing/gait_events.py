@@ -208,9 +208,6 @@ def _feed(signal: FloatArray, state: FloatArray, parameters: FloatArray,
         extreme = state[_PHASE_EXTREME]
         state[_PHASE_EXTREME] = max(extreme, x) if stance else min(extreme, x)
         pending = state[_PENDING]
-        if not stance and pending == 0.0:
-            state[_SWING_SUM] += x
-            state[_SWING_COUNT] += 1.0
         if pending == 0.0:
             level = off if stance else on
             if (stance and x < off <= previous) or (not stance and x > on >= previous):
@@ -221,6 +218,9 @@ def _feed(signal: FloatArray, state: FloatArray, parameters: FloatArray,
                     at = index - 1.0 + min(max((level - previous) / (x - previous), 0.0), 1.0)
                 state[_PENDING_AT] = at
                 state[_CANDIDATE_EXTREME] = x
+            elif not stance:  # a swing sample (not the one that crosses into stance: a load
+                state[_SWING_SUM] += x  # that jumps from 0 N to a stance would bias the level)
+                state[_SWING_COUNT] += 1.0
             continue
 
         # A candidate: cancelled when the load crosses back (too short to be a stance or a

@@ -44,7 +44,7 @@ from rig.timeline import ROLES, choose_timeline, hold_at
 from rig.trial_setup import TrialSetup
 
 #: Changes when the analysis gives different numbers for the same recording.
-ANALYSIS_VERSION = "2"
+ANALYSIS_VERSION = "3"
 STANDING_EXERCISES = ("quiet_standing", "weight_shift")
 #: Rows per pipeline call: about 0.5 ms of kernel time, after which the live loop may run.
 BLOCK_ROWS = 2_000

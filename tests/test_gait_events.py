@@ -112,6 +112,23 @@ def test_a_foot_that_stops_lifting_keeps_its_earlier_steps_only() -> None:
     assert contacts.toe_off_s[-1] < strikes[-1]
 
 
+def test_a_signal_that_starts_in_stance_after_one_unloaded_sample_is_timed_as_the_truth() -> None:
+    """A board whose first frame comes a row after the others: its foot reads 0 N for one row,
+    then a stance already under way (the start of a trial, a resume after a pause). The jump into
+    that stance is not a swing sample: every later contact is where it truly is."""
+    _, load, (strikes, offs) = trapezoid_walk(seconds=12, edge_s=0.2)  # a walker's slow edges
+    inside = int((strikes[0] + 0.3) * RATE_HZ)  # from inside the first stance
+    signal = np.concatenate([[0.0], load[inside:]])
+    start_s = inside / RATE_HZ - 1 / RATE_HZ
+    contacts = detect_contacts(signal, RATE_HZ, BODY_WEIGHT_N, start_time_s=start_s)
+    later = strikes[1:]
+    assert contacts.count >= later.size - 1
+    # The first contact is the jump (0 N to a stance); every one after it is on time.
+    assert contacts.heel_strike_s[0] == pytest.approx(start_s, abs=2 / RATE_HZ)
+    assert np.abs(match_error_s(later, contacts.heel_strike_s[1:])).max() < 0.006
+    assert np.abs(match_error_s(offs[1:-1], contacts.toe_off_s[1:])).max() < 0.006
+
+
 def test_short_excursions_are_not_steps() -> None:
     """Dips shorter than the minimum swing and bumps shorter than the minimum stance (a turn's
     shuffle, a heel bounce) do not make events."""

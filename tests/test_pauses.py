@@ -9,6 +9,7 @@ import math
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -88,6 +89,18 @@ def _on_timeline(frames: dict[str, recordings.Frames], role: str
                                                own.device_time_us[keep], own.counts[keep])}
 
 
+def _absolute(step: dict[str, Any], first_s: float) -> tuple[bool, float, float]:
+    """A step as (prosthetic?, heel strike on the host clock in s, stance in s)."""
+    return (bool(step["prosthetic"]), first_s + float(step["heel_strike_s"]),
+            float(step["stance_s"]))
+
+
+def _symmetry(steps: list[tuple[bool, float, float]]) -> float:
+    """Stance-time symmetry index (%) of steps from :func:`_absolute`, in plain numpy."""
+    means = {side: float(np.mean([s[2] for s in steps if s[0] == side])) for side in (True, False)}
+    return 100.0 * (means[True] - means[False]) / (0.5 * (means[True] + means[False]))
+
+
 def _steps(controller: RigController, trial_id: int) -> list[m.StepEvent]:
     with controller.records.sessions() as session:  # type: ignore[union-attr]
         rows = list(recordings.step_rows(session, trial_id))
@@ -137,21 +150,35 @@ def test_a_pause_in_stance_leaves_symmetry_as_without_it(
         stance = [walking["prosthetic"]["mean_stance_s"], walking["sound"]["mean_stance_s"]]
         assert all(0.3 < s < 1.5 for s in stance)
         # The same trial without the pause: its two recorded parts, before and after it, each
-        # analysed as a trial of its own (no gap in either), their steps pooled.
+        # analysed as a trial of its own (no gap in either), their steps pooled. Like for like:
+        # every step of the paused trial is one of the pooled steps, same foot, same stance;
+        # the pooled parts may keep a contact at the pause that the paused trial leaves out (at
+        # most one per foot, touching the pause), so the symmetry is compared on the same steps.
         first = float(frames["insole_left"].host_time_s[0])
         gap = walking["gaps"][0]
+        pause_s = (first + gap["start_s"], first + gap["end_s"])
         role = merge_recording(frames, setup).timeline_role
-        parts = [_on_timeline(_cut(frames, -math.inf, first + gap["start_s"] + 1e-6), role),
-                 _on_timeline(_cut(frames, first + gap["end_s"] - 1e-6, math.inf), role)]
-        pooled = [step for part in parts for step in analyse(
-            part, replace(setup, pauses_s=()), trial.calibration or {}, trial.targets,
-            "walking").steps]
-        means = {side: float(np.mean([s["stance_s"] for s in pooled
-                                      if s["prosthetic"] == side])) for side in (True, False)}
-        reference = 100.0 * (means[True] - means[False]) / (0.5 * (means[True] + means[False]))
+        parts = [_on_timeline(_cut(frames, -math.inf, pause_s[0] + 1e-6), role),
+                 _on_timeline(_cut(frames, pause_s[1] - 1e-6, math.inf), role)]
+        pooled = [_absolute(step, float(part[role].host_time_s[0]))
+                  for part in parts for step in analyse(
+                      part, replace(setup, pauses_s=()), trial.calibration or {}, trial.targets,
+                      "walking").steps]
+        with_pause = analyse(frames, setup, trial.calibration or {}, trial.targets, "walking")
+        assert with_pause.metric["stance_time_symmetry_index_pct"] == (
+            metric.stance_time_symmetry_index_pct)  # what was stored, reproduced
+        kept = [_absolute(step, float(frames[role].host_time_s[0])) for step in with_pause.steps]
+        twins = [min(pooled, key=lambda p, s=s: (p[0] != s[0], abs(p[1] - s[1]))) for s in kept]
+        for step, twin in zip(kept, twins, strict=True):
+            assert twin[0] == step[0] and abs(twin[1] - step[1]) < 0.03, (step, twin, pause_s)
+            assert abs(twin[2] - step[2]) < 0.03, (step, twin)
+        extra = [p for p in pooled if p not in twins]
+        assert len(extra) <= 2 and all(
+            pause_s[0] - 2.0 < p[1] < pause_s[1] + 2.0 for p in extra), (extra, pause_s)
+        assert len(pooled) >= metric.step_count >= len(pooled) - 2
+        reference = _symmetry(twins)
         assert metric.stance_time_symmetry_index_pct is not None
         assert abs(metric.stance_time_symmetry_index_pct - reference) <= 2.0
-        assert len(pooled) >= metric.step_count >= len(pooled) - 2
         # and the symmetry the patient walked (ground truth), to the detector's accuracy
         last = float(frames["insole_left"].host_time_s[-1])
         truth = _true_symmetry(controller, first, last, [
@@ -172,7 +199,10 @@ def test_a_pause_in_stance_leaves_symmetry_as_without_it(
         # live: the contact under way at the pause is not a step either
         assert live["excluded_steps"] >= 1
         assert live["stance_symmetry_index_pct"] is not None
-        assert abs(live["stance_symmetry_index_pct"] - reference) <= 3.0
+        # The live detector runs on the live merge, which holds a late board's samples: with
+        # three busy processes on the two cores its figure moved up to 4.2 points from the
+        # reference (0.5 on an idle machine); the paused contact as a step moves it over 10.
+        assert abs(live["stance_symmetry_index_pct"] - reference) <= 6.0
         # rig replay: the same numbers
         monkeypatch.setenv("GAITRIG_DATABASE_URL", database_url)
         assert cli.main(["replay", str(paused.trial_id)]) == 0

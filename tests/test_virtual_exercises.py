@@ -27,6 +27,8 @@ from tests import rig_api
 from tests.conftest import LiveServer, start_server
 
 RATE_HZ = 1000.0
+#: Apparent sway (mm², 95 % ellipse) the virtual insoles' noise adds to a quiet stance.
+NOISE_FLOOR_MM2 = 6.0
 
 
 def times(t0: float, t1: float, rate_hz: float = RATE_HZ) -> np.ndarray:
@@ -286,7 +288,11 @@ def test_quiet_standing_sway_area_from_the_stored_cop_within_5_pct(rig: LiveServ
     t = results.host_time_s
     expected = virtual(rig).truth_sway_ellipse_area_mm2(float(t[0]), float(t[-1]),
                                                         STANCE_WIDTH_MM)
-    assert metric.sway_area_95_mm2 == pytest.approx(expected, rel=0.05)
+    # The insoles' quantisation and ADC noise (0.7 counts rms) only add apparent sway: over
+    # seven 12 s trials the stored area exceeded the truth by 0.3 to 4.5 mm² whatever the
+    # truth (44 to 284 mm²), so the allowance above the truth is 5 % plus that floor.
+    assert 0.95 * expected <= metric.sway_area_95_mm2 <= 1.05 * expected + NOISE_FLOOR_MM2, (
+        metric.sway_area_95_mm2, expected)
 
 
 def test_the_patient_follows_each_exercise_the_console_chooses(rig: LiveServer) -> None:
