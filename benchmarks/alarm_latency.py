@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.end_to_end import percentiles_ms
-from tests import rig_api
+from gaitrig.testing import rig_api
 
 #: Walking with this band and limit, the virtual patient (80 kg, left prosthesis, peak ~63 % BW)
 #: crosses the limit on most prosthetic stances.
@@ -118,7 +118,7 @@ def run(seconds: float = 90.0) -> dict[str, Any]:
     """Start the server with the virtual rig and Chromium, and measure for ``seconds``."""
     from playwright.sync_api import sync_playwright
 
-    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_server
+    from gaitrig.testing.server import CHROMIUM, CHROMIUM_ARGS, start_server
 
     live = start_server(Path(tempfile.mkdtemp(prefix="gaitrig-bench-")),
                         simulate_activity="walking", body_mass_kg=BODY_MASS_KG)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import tempfile
 
-PROBE = ("import time; t0 = time.perf_counter(); import processing.pipeline as p; "
+PROBE = ("import time; t0 = time.perf_counter(); import gaitrig.processing.pipeline as p; "
          "t1 = time.perf_counter(); p.warm_up(); t2 = time.perf_counter(); "
          "print(t1 - t0, t2 - t1)")
 
@@ -28,7 +28,7 @@ def run() -> dict[str, float]:
 
 
 def markdown(result: dict[str, float]) -> str:
-    return ("| import processing.pipeline (s) | warm_up, empty cache (s) | warm_up, from cache (s) "
-            "| ratio |\n|---:|---:|---:|---:|\n"
+    return ("| import gaitrig.processing.pipeline (s) | warm_up, empty cache (s) "
+            "| warm_up, from cache (s) | ratio |\n|---:|---:|---:|---:|\n"
             f"| {result['import_s']:.2f} | {result['compile_s']:.2f} | {result['cached_s']:.2f} "
             f"| {result['speedup']:.0f}x |")

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from processing.gait_events import GaitEventDetector, warm_up
+from gaitrig.processing.gait_events import GaitEventDetector, warm_up
 
 BLOCK_SIZES = (1, 10, 100, 1000)
 RATE_HZ = 1000.0

@@ -2,8 +2,8 @@
 
 Three processes: this one runs the virtual rig (boards writing real frames into ptys, each DATA
 frame's hand-over time stamped with the host monotonic clock, ``VirtualBoard.written_at_s``);
-the server is ``python -m rig.cli serve --serial PTY PTY PTY`` (the real command, pinned to one
-core); a third process (:mod:`benchmarks.ws_clients`) holds the websocket clients and records
+the server is ``python -m gaitrig.cli.main serve --serial PTY PTY PTY`` (the real command, pinned to
+one core); a third process (:mod:`benchmarks.ws_clients`) holds the websocket clients and records
 when each update arrives and which insole frames it names (``frame_seq``). CLOCK_MONOTONIC is
 shared between processes on Linux, so arrival minus write time is the latency.
 
@@ -48,13 +48,13 @@ import numpy as np
 import numpy.typing as npt
 import psutil
 
-from drivers import protocol as p
-from drivers.virtual.boards import VirtualBoard, VirtualInsoleBoard
-from drivers.virtual.rig import VirtualRig
-from processing.layouts import RigLayout
-from tests import rig_api
-from tests.conftest import free_port
-from tests.rig_process import stop
+from gaitrig.drivers import protocol as p
+from gaitrig.processing.layouts import RigLayout
+from gaitrig.sim.boards import VirtualBoard, VirtualInsoleBoard
+from gaitrig.sim.rig import VirtualRig
+from gaitrig.testing import rig_api
+from gaitrig.testing.rig_process import stop
+from gaitrig.testing.server import free_port
 
 INSOLES = ("insole_left", "insole_right")
 CLIENT_COUNTS = (1, 10, 50)
@@ -134,7 +134,7 @@ def serve(rig: VirtualRig, env: dict[str, str], workdir: Path, one_core: bool = 
     rig_api.ensure_account_for(full_env)  # the benchmark logs in and watches as a display
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "rig.cli", "serve", "--port", str(port), "--serial",
+            [sys.executable, "-m", "gaitrig.cli.main", "serve", "--port", str(port), "--serial",
              *rig.ports.values()], env=full_env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(process, f"http://127.0.0.1:{port}", log_path)
     cores = sorted(psutil.Process().cpu_affinity() or [0])

@@ -10,11 +10,11 @@ from collections.abc import Callable
 import numpy as np
 
 from benchmarks.plain_python import process_frame
-from drivers.virtual.rig import VirtualRig
-from processing import reference
-from processing.calibration import RigCalibration
-from processing.layouts import RigLayout
-from processing.pipeline import BlockProcessor, process_block, warm_up
+from gaitrig.processing import reference
+from gaitrig.processing.calibration import RigCalibration
+from gaitrig.processing.layouts import RigLayout
+from gaitrig.processing.pipeline import BlockProcessor, process_block, warm_up
+from gaitrig.sim.rig import VirtualRig
 
 BLOCK_SIZES = (1, 10, 100, 1000)
 BODY_MASS_KG = 75.0

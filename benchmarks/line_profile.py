@@ -18,10 +18,11 @@ from pathlib import Path
 
 from line_profiler import LineProfiler
 
-from drivers.serial_link import BoardLink
-from rig import controller as controller_module
-from rig.controller import RigController
-from rig.settings import Settings
+from gaitrig.cli.sources import board_source
+from gaitrig.drivers.serial_link import BoardLink
+from gaitrig.rig.live import controller as controller_module
+from gaitrig.rig.live.controller import RigController
+from gaitrig.rig.settings import Settings
 
 
 def main(argv: list[str]) -> int:
@@ -35,8 +36,8 @@ def main(argv: list[str]) -> int:
                                                                       "live_message")):
         setattr(owner, name, profiler(getattr(owner, name)))
     with tempfile.TemporaryDirectory() as tmp:
-        controller = RigController(Settings(data_dir=Path(tmp), simulate=True,
-                                            simulate_activity="walking"))
+        settings = Settings(data_dir=Path(tmp), simulate=True, simulate_activity="walking")
+        controller = RigController(settings, source=board_source(settings))
         controller.start()
         try:
             if not controller.wait_until_streaming(30):

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from drivers import protocol
-from rig import timeline
+from gaitrig.drivers import protocol
+from gaitrig.rig.live import timeline
 
 BEFORE = "8835892"
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""The baseline: the same per-frame computation as processing.pipeline, in plain Python.
+"""The baseline: the same per-frame computation as gaitrig.processing.pipeline, in plain Python.
 
 One call per frame, lists and floats, no numpy: what a straightforward implementation without
 batching would do. The benchmark checks that it computes the same numbers before timing it.
@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from processing.calibration import RigCalibration
-from processing.layouts import RigLayout
-from processing.pipeline import (
+from gaitrig.processing.calibration import RigCalibration
+from gaitrig.processing.layouts import RigLayout
+from gaitrig.processing.pipeline import (
     COP_MIN_FORCE_FRACTION_BW,
     HAND_MIN_FORCE_FRACTION_BW,
     STANDARD_GRAVITY,

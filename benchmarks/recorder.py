@@ -19,15 +19,15 @@ import numpy as np
 from sqlalchemy import func, select
 
 from benchmarks.kernels import BODY_MASS_KG, realistic_counts
-from db import models as m
-from db import trials
-from drivers.virtual.rig import VirtualRig
-from processing.calibration import RigCalibration
-from processing.layouts import RigLayout
-from processing.pipeline import BlockProcessor, warm_up
-from rig.recorder import TrialRecorder
-from rig.records import Records
-from rig.timeline import MergedBlock, RawFrames
+from gaitrig.db import models as m
+from gaitrig.db import trials
+from gaitrig.processing.calibration import RigCalibration
+from gaitrig.processing.layouts import RigLayout
+from gaitrig.processing.pipeline import BlockProcessor, warm_up
+from gaitrig.processing.timeline import MergedBlock, RawFrames
+from gaitrig.rig.recording.recorder import TrialRecorder
+from gaitrig.rig.records import Records
+from gaitrig.sim.rig import VirtualRig
 
 INSOLE_HZ = 1000
 BARS_HZ = 80
@@ -96,7 +96,8 @@ def run(urls: dict[str, str], duration_s: float = DURATION_S, rounds: int = ROUN
         ) -> list[dict[str, Any]]:
     """Each configuration ``rounds`` times, interleaved (baseline, then each engine, again and
     again), so that the machine's changing load falls on all of them alike."""
-    logging.getLogger("rig.recorder").setLevel(logging.ERROR)  # "no setup": expected here
+    # "no setup": expected here
+    logging.getLogger("gaitrig.rig.recording.recorder").setLevel(logging.ERROR)
     warm_up()
     layout = RigLayout.load(8, 42)
     processor = BlockProcessor(RigCalibration.from_dicts(VirtualRig.nominal_calibration_for(8)),

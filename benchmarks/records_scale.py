@@ -6,8 +6,8 @@ on a running server). Timed on each engine (median, judged against the target, a
 :data:`REPEATS` runs, each in a new session; the machine is shared, so the slowest run is
 mostly other load): the
 patient list (first page, and a search), the patient detail with its progress
-(``db.sessions.patient_detail``) and the session detail (``db.sessions.get_session``).
-Target: under 200 ms each.
+(``gaitrig.db.sessions.patient_detail``) and the session detail
+(``gaitrig.db.sessions.get_session``). Target: under 200 ms each.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
-from db import clinic, schema, sessions
-from db import models as m
-from db.engine import make_engine, session_factory
+from gaitrig.db import clinic, schema, sessions
+from gaitrig.db import models as m
+from gaitrig.db.engine import make_engine, session_factory
 
 PATIENTS = 200
 SESSIONS_PER_PATIENT = 50

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from db import clinic, recordings, sessions, trials
-from db import models as m
-from db.engine import make_engine, session_factory
-from db.recordings import Frames, Results
-from db.schema import upgrade
+from gaitrig.db import clinic, recordings, sessions, trials
+from gaitrig.db import models as m
+from gaitrig.db.engine import make_engine, session_factory
+from gaitrig.db.recordings import Frames, Results
+from gaitrig.db.schema import upgrade
 
 RATE_HZ = 1000.0
 STRIDE_S = 1.2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.conftest import require_tool
+from gaitrig.testing.server import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 

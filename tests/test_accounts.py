@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from rig.accounts import LOCKOUT, Accounts, PasswordRefusedError, wait_after
-from rig.settings import Settings
-from tests import rig_api
-from web_ui.app import create_app
+from gaitrig.rig.access.accounts import LOCKOUT, Accounts, PasswordRefusedError, wait_after
+from gaitrig.rig.settings import Settings
+from gaitrig.testing import rig_api
+from gaitrig.web_ui.app import create_app
 
 USER, PASSWORD = rig_api.USERNAME, rig_api.PASSWORD
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rig.accuracy import (
+from studies.accuracy import (
     DS_IDENTITY_S,
     LIMITS_S,
     OFF_FRACTION_LIMIT,

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drivers.recordings import read_gaitpdb, read_gaitrig
-from drivers.virtual.sensors import FsrParameters
-from processing.calibration import RigCalibration
-from processing.layouts import RigLayout
-from processing.pipeline import BlockProcessor
-from rig.accuracy import VirtualLoadErrors, virtual_load_errors
-from rig.analyze import analyze
-from rig.virtual_recording import VirtualRecording, record_virtual
+from gaitrig.io.recordings import read_gaitpdb, read_gaitrig
+from gaitrig.processing.calibration import RigCalibration
+from gaitrig.processing.layouts import RigLayout
+from gaitrig.processing.pipeline import BlockProcessor
+from gaitrig.rig.offline.analyze import analyze
+from gaitrig.sim.recording import VirtualRecording, record_virtual
+from gaitrig.sim.sensors import FsrParameters
+from studies.accuracy import VirtualLoadErrors, virtual_load_errors
 from tests.shared_data import shared_data
 
 # -- gaitpdb ---------------------------------------------------------------------------------
@@ -40,7 +40,7 @@ def test_gaitpdb_foot_load_is_the_sum_of_its_sensors() -> None:
 def test_gaitpdb_cop_matches_an_independent_computation() -> None:
     """Our CoP kernel against a weighted mean written with np.average over the documented
     positions, and the heel-to-toe roll-over it must show."""
-    from processing import kernels
+    from gaitrig.processing import kernels
 
     path = gaitpdb_files("GaCo")[0]
     recording = read_gaitpdb(path)

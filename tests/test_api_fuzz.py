@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
-from tests import rig_api
-from tests.conftest import LiveServer, start_server
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer, start_server
 
 LOCATIONS = {"body", "query", "path", "header", "cookie"}
 
@@ -66,7 +66,8 @@ def errors_say_what_was_wrong(ctx: Any, response: Any, case: Any) -> bool | None
 
 
 def logged_in_headers(server: LiveServer) -> dict[str, str]:
-    """The session cookie and CSRF header of the test account on ``server`` (tests.rig_api)."""
+    """The session cookie and CSRF header of the test account on ``server``
+    (gaitrig.testing.rig_api)."""
     client = rig_api.client(server.url)
     return {"Cookie": f"gaitrig_session={client.cookies['gaitrig_session']}",
             "X-CSRF-Token": client.headers["X-CSRF-Token"]}
@@ -74,8 +75,8 @@ def logged_in_headers(server: LiveServer) -> dict[str, str]:
 
 def app_schema() -> dict[str, Any]:
     """The OpenAPI document of the app as built now (no server needed to build it)."""
-    from rig.settings import Settings
-    from web_ui.app import create_app
+    from gaitrig.rig.settings import Settings
+    from gaitrig.web_ui.app import create_app
 
     return create_app(Settings(simulate=True)).openapi()
 

@@ -7,8 +7,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests import rig_api
-from tests.conftest import LiveServer
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer
 
 NAME = "Ingeborg Wolkenstein-Ferreira"
 

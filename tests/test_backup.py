@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, text
 
-from db import backup, clinic, schema, sessions
-from db.engine import make_engine, session_factory
-from db.models import Base
-from rig import cli
+from gaitrig.cli import main as cli
+from gaitrig.db import backup, clinic, schema, sessions
+from gaitrig.db.engine import make_engine, session_factory
+from gaitrig.db.models import Base
 from tests.conftest import postgres_database
 from tests.test_clinic_records import populate_patient
 

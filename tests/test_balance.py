@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from processing import kernels, reference
-from processing.balance import (
+from gaitrig.processing import kernels, reference
+from gaitrig.processing.balance import (
     FootPlacement,
     cop_sway,
     prediction_ellipse,
@@ -21,7 +21,7 @@ from processing.balance import (
     standing_cop_mm,
     standing_weight_bearing,
 )
-from processing.layouts import RigLayout
+from gaitrig.processing.layouts import RigLayout
 
 CHI2_2DOF_95 = -2.0 * math.log(0.05)  # 5.991464547...
 

@@ -85,8 +85,8 @@ def test_fixed_rate_board_keeps_its_rate_when_the_host_asks_for_1000_hz() -> Non
     import threading
 
     from benchmarks.end_to_end import FixedRateInsoleBoard, make_rig
-    from drivers import protocol as p
-    from drivers.serial_link import BoardLink
+    from gaitrig.drivers import protocol as p
+    from gaitrig.drivers.serial_link import BoardLink
 
     stamps: list[int] = []
     enough = threading.Event()

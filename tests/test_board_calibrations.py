@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from processing.calibration_procedures import STANDARD_GRAVITY
-from tests import rig_api
-from tests.conftest import LiveServer
-from tests.rig_api import USERNAME
+from gaitrig.processing.units import STANDARD_GRAVITY
+from gaitrig.testing import rig_api
+from gaitrig.testing.rig_api import USERNAME
+from gaitrig.testing.server import LiveServer
 
 #: The virtual patient blends into a new posture over 1 s, and a capture keeps the last 2 s.
 PHASE_SETTLE_S = 3.2

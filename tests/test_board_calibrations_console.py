@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from db import board_calibrations as db_calibrations
-from db import models as m
-from drivers.virtual.rig import VirtualRig
-from processing.calibration_procedures import CalibrationRecord
-from rig.records import Records
-from tests import rig_api
-from tests.conftest import LiveServer
-from tests.rig_api import USERNAME
+from gaitrig.db import board_calibrations as db_calibrations
+from gaitrig.db import models as m
+from gaitrig.processing.calibration_procedures import CalibrationRecord
+from gaitrig.rig.records import Records
+from gaitrig.sim.rig import VirtualRig
+from gaitrig.testing import rig_api
+from gaitrig.testing.rig_api import USERNAME
+from gaitrig.testing.server import LiveServer
 from tests.screens import save_screenshot
 from tests.test_browser_pages import PageFactory, open_page  # noqa: F401  (fixture)
 
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.browser
 
 POSTURE_S = 1.2  # the virtual patient blends into a new posture over 1 s
 BARS_SETTLE_S = 1.3  # a tare and a known weight are measured over the last second
-#: The serial number the virtual left insole's HELLO carries (drivers.virtual.boards).
+#: The serial number the virtual left insole's HELLO carries (gaitrig.sim.boards).
 LEFT_INSOLE_SERIAL = 0x6A17_0002
 
 

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from drivers.virtual.rig import VirtualRig
-from tests import rig_api
-from tests.conftest import LiveServer
+from gaitrig.sim.rig import VirtualRig
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer
 
 LOST_ROLE = "insole_right"
 

@@ -5,7 +5,7 @@ and yields its base URL; ``chromium_browser`` is a session-wide Playwright brows
 Chromium (/usr/bin/chromium). Screenshots go to ``test-artifacts/`` at the repository root so that
 CI can keep them.
 
-What the pages expose for these tests (see web_ui/static/display.js and console.js):
+What the pages expose for these tests (see gaitrig/web_ui/static/display.js and console.js):
   #display[data-connection]             connecting | live | reconnecting | stale | no-signal
   #display[data-seq]                    seq of the newest message the page applied
   #left-leg / #right-leg                data-value-pct-bw (last received), data-displayed-pct-bw
@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 
-from tests import rig_api
+from gaitrig.testing import rig_api
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from processing.calibration import FsrCalibration, LinearCalibration, RigCalibration
+from gaitrig.processing.calibration import FsrCalibration, LinearCalibration, RigCalibration
 
 
 def linear(offset: float = 1000.0, gain: float = 0.01) -> dict[str, Any]:
@@ -129,3 +129,18 @@ def test_rig_calibration_errors() -> None:
         RigCalibration.from_dicts(dicts | {"insole_right": [linear()] * 8})
     with pytest.raises(ValueError, match=r"^bars channel 3: field 'newtons_per_count'"):
         RigCalibration.from_dicts(dicts | {"bars": [linear()] * 3 + [linear(gain=0.0)]})
+
+
+@pytest.mark.parametrize("insole_sensors", [8, 16])
+def test_the_packaged_nominal_calibration_is_the_simulators_datasheet(insole_sensors: int) -> None:
+    """Real boards and the virtual rig start from the same package data; it is what the
+    simulated sensors' datasheet parameters give (``VirtualRig.nominal_calibration_for``)."""
+    from gaitrig.processing.calibration import nominal_calibration
+    from gaitrig.sim.rig import VirtualRig
+
+    packaged = nominal_calibration(insole_sensors)
+    assert packaged == VirtualRig.nominal_calibration_for(insole_sensors)
+    assert len(packaged["insole_left"]) == len(packaged["insole_right"]) == insole_sensors
+    RigCalibration.from_dicts(packaged)  # valid
+    with pytest.raises(ValueError, match="8 or 16"):
+        nominal_calibration(12)

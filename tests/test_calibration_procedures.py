@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from processing import reference
-from processing.calibration import FsrCalibration, LinearCalibration, RigCalibration
-from processing.calibration_procedures import (
+from gaitrig.processing import reference
+from gaitrig.processing.calibration import FsrCalibration, LinearCalibration, RigCalibration
+from gaitrig.processing.calibration_procedures import (
     STANDARD_GRAVITY,
     BodyWeightLimits,
     CalibrationRecord,

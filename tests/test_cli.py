@@ -6,8 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests import rig_api
-from tests.rig_process import RIG, rig_serve, wait_healthy
+from gaitrig.testing import rig_api
+from gaitrig.testing.rig_process import RIG, rig_serve, wait_healthy
 
 
 def test_help_lists_the_commands() -> None:
@@ -29,7 +29,7 @@ def test_db_upgrade_then_status(tmp_path: Path) -> None:
     env = {**os.environ, "GAITRIG_DATA_DIR": str(tmp_path)}
     out = subprocess.run([*RIG, "db", "upgrade"], capture_output=True, text=True, env=env,
                          check=True).stdout
-    from db.schema import head_revision
+    from gaitrig.db.schema import head_revision
 
     assert f"schema revision: {head_revision()} (this program needs {head_revision()})" in out
     assert (tmp_path / "gaitrig.sqlite3").exists()

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from db.models import RecordingChunk, Trial
-from tests import rig_api
-from tests.conftest import free_port, postgres_database
-from tests.rig_process import stop, wait_healthy
+from gaitrig.db.models import RecordingChunk, Trial
+from gaitrig.testing import rig_api
+from gaitrig.testing.rig_process import stop, wait_healthy
+from gaitrig.testing.server import free_port
+from tests.conftest import postgres_database
 
-RIG = [sys.executable, "-m", "rig.cli", "serve"]
+RIG = [sys.executable, "-m", "gaitrig.cli.main", "serve"]
 
 
 @pytest.fixture

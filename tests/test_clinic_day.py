@@ -25,10 +25,10 @@ from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from db import models as m
-from rig.records import Records
-from tests import rig_api
-from tests.conftest import LiveServer
+from gaitrig.db import models as m
+from gaitrig.rig.records import Records
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer
 from tests.test_browser_pages import PageFactory, open_page  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser

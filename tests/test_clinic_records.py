@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db import clinic, codec, recordings, schema, sessions, trials
-from db import models as m
-from db.engine import make_engine, session_factory
-from db.progress import progress_series
+from gaitrig.db import clinic, codec, recordings, schema, sessions, trials
+from gaitrig.db import models as m
+from gaitrig.db.engine import make_engine, session_factory
+from gaitrig.db.progress import progress_series
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from drivers.clock_sync import MAX_DRIFT_PPM, DeviceClock
-from drivers.virtual.boards import device_time_us
+from gaitrig.drivers.clock_sync import MAX_DRIFT_PPM, DeviceClock
+from gaitrig.sim.boards import device_time_us
 
 RATE_HZ = 1000
 DURATION_S = 600.0  # ten minutes
@@ -109,9 +109,9 @@ def test_real_links_to_drifting_virtual_boards_share_one_timeline() -> None:
     import threading
     import time
 
-    from drivers import protocol as p
-    from drivers.serial_link import BoardLink
-    from drivers.virtual.boards import VirtualInsoleBoard
+    from gaitrig.drivers import protocol as p
+    from gaitrig.drivers.serial_link import BoardLink
+    from gaitrig.sim.boards import VirtualInsoleBoard
 
     boot_s = time.monotonic()
     params = {"left": (+200.0, 4_000_000_000), "right": (-200.0, 7_000)}

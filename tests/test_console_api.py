@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests import rig_api
-from tests.conftest import LiveServer
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer
 
 
 def wait_for(predicate: Any, timeout_s: float = 5.0) -> None:

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests import rig_api
-from tests.conftest import LiveServer
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer
 from tests.screens import assert_numbers_at_least, save_screenshot
 from tests.test_browser_pages import PageFactory, open_page  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
-#: The virtual patient blends into a new posture over 1 s (drivers.virtual.patient).
+#: The virtual patient blends into a new posture over 1 s (gaitrig.sim.patient).
 POSTURE_BLEND_S = 1.2
 #: Key numbers on the tablet, read at arm's length (px).
 CONSOLE_NUMBER_PX = 32

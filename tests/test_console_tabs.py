@@ -17,10 +17,10 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import delete
 
-from db import models as m
-from rig.records import Records
-from tests import rig_api
-from tests.conftest import LiveServer, free_port
+from gaitrig.db import models as m
+from gaitrig.rig.records import Records
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer, free_port
 from tests.screens import save_screenshot
 from tests.test_browser_pages import PageFactory, open_page  # noqa: F401  (fixture)
 from tests.test_server_crash import start_server

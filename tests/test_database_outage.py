@@ -22,10 +22,11 @@ from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from db import recordings, trials
-from rig.recorder import read_spool
-from tests import rig_api
-from tests.conftest import POSTGRES_ADMIN_URL, LiveServer, run_async
+from gaitrig.db import recordings, trials
+from gaitrig.rig.recording.recorder import read_spool
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer, run_async
+from tests.conftest import POSTGRES_ADMIN_URL
 from tests.test_browser_pages import PageFactory, open_page  # noqa: F401  (fixture)
 from tests.test_live_server import SCHEMA, collect
 from tests.test_recorder import FrameCount, counted  # noqa: F401  (fixture)

@@ -7,8 +7,8 @@ import time
 import pytest
 from sqlalchemy import inspect
 
-from db import schema
-from rig.records import Records
+from gaitrig.db import schema
+from gaitrig.rig.records import Records
 
 
 def test_empty_database_is_refused_until_upgraded(database_url: str) -> None:

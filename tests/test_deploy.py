@@ -24,9 +24,9 @@ import httpx
 import pytest
 import yaml
 
-from rig.settings import Settings
-from tests.conftest import ROOT, free_port, require_tool
-from tests.rig_process import wait_healthy
+from gaitrig.rig.settings import Settings
+from gaitrig.testing.rig_process import wait_healthy
+from gaitrig.testing.server import ROOT, free_port, require_tool
 
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 COMPOSE = ROOT / "docker" / "compose.yaml"
@@ -142,7 +142,7 @@ def test_dockerfile_passes_hadolint() -> None:
 def rig_command(command: list[str]) -> list[str]:
     """The image's ``rig ...`` command, run with this interpreter (the installed entry point)."""
     assert command[0] == "rig"
-    return [sys.executable, "-m", "rig.cli", *command[1:]]
+    return [sys.executable, "-m", "gaitrig.cli.main", *command[1:]]
 
 
 @pytest.fixture
@@ -215,6 +215,7 @@ def test_tls_settings_serve_https_and_silence_the_warning(
 def test_half_a_tls_configuration_is_refused(image_process_env: dict[str, str],
                                              tmp_path: Path) -> None:
     env = {**image_process_env, "GAITRIG_TLS_CERTFILE": str(tmp_path / "missing.crt")}
-    result = subprocess.run([sys.executable, "-m", "rig.cli", "serve", "--no-devices"], env=env,
+    result = subprocess.run([sys.executable, "-m", "gaitrig.cli.main", "serve", "--no-devices"],
+    env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "GAITRIG_TLS_KEYFILE" in result.stderr

@@ -16,8 +16,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from benchmarks import alarm_latency
-from tests import rig_api
-from tests.conftest import LiveServer, start_server
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer, start_server
 from tests.screens import assert_numbers_at_least, save_screenshot
 from tests.test_browser_pages import SCALE_MAX_PCT_BW, PageFactory, open_page  # noqa: F401
 
@@ -206,8 +206,9 @@ def test_display_link_is_per_rig_and_watch_only(overloading: LiveServer,
 
 def test_counter_and_encouragement_show_what_the_server_sends(
         overloading: LiveServer, open_page: PageFactory) -> None:  # noqa: F811
-    """The step counter and a milestone as the live message carries them (rig/milestones.py
-    computes them on the server; here the page's input is set through the websocket route)."""
+    """The step counter and a milestone as the live message carries them
+    (gaitrig/rig/live/milestones.py computes them on the server; here the page's input is set
+    through the websocket route)."""
     import json
 
     from playwright.sync_api import WebSocketRoute

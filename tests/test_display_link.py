@@ -13,8 +13,8 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests import rig_api
-from tests.conftest import LiveServer, run_async
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer, run_async
 
 FULL_NAME, IDENTIFIER = "Theodora Quennell-Abara", "MRN-5521"
 

@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 from pypdf import PdfReader
 
-from db import models as m
-from db import recordings
-from processing import exercises
-from rig import cli
-from rig.exercise_results import FIGURES, exercise_results
-from rig.history import ClinicHistory
-from rig.reports import session_report
-from rig.targets import Exercise, Targets
+from gaitrig.cli import main as cli
+from gaitrig.db import models as m
+from gaitrig.db import recordings
+from gaitrig.processing import exercises
+from gaitrig.rig.clinic.exercise_results import FIGURES, exercise_results
+from gaitrig.rig.clinic.history import ClinicHistory
+from gaitrig.rig.clinic.reports import session_report
+from gaitrig.rig.model import Exercise, Targets
 from tests.test_recorder import rig_with_records
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from rig.exercise_results import FIGURES
-from tests import rig_api
+from gaitrig.rig.clinic.exercise_results import FIGURES
+from gaitrig.testing import rig_api
 from tests.screens import save_screenshot
 from tests.test_browser_pages import PageFactory, open_page  # noqa: F401  (fixture)
 

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
-from rig.cli import main
+from gaitrig.cli.main import main
 from tests import clinic_seed
 
 G = 9.80665

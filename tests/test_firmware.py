@@ -1,11 +1,11 @@
 """Firmware: the AVR build, the host-compiled unit tests, and hardware in the loop.
 
 The HIL tests run the built firmware in simavr (``firmware/build/gaitsim``): each board's UART is
-a pseudo-terminal that the unchanged Python driver, :class:`drivers.serial_link.BoardLink`, opens
-exactly as it opens ``/dev/ttyACM0``. The harness drives the insole board's analog inputs with FSR
-voltages and emulates the bars board's four HX711 chips on their GPIO pins (one can be unplugged);
-what comes out of the driver must be those values, at the requested rate in the board's own time,
-with every command acknowledged and nothing lost or damaged on the line.
+a pseudo-terminal that the unchanged Python driver, :class:`gaitrig.drivers.serial_link.BoardLink`,
+opens exactly as it opens ``/dev/ttyACM0``. The harness drives the insole board's analog inputs with
+FSR voltages and emulates the bars board's four HX711 chips on their GPIO pins (one can be
+unplugged); what comes out of the driver must be those values, at the requested rate in the board's
+own time, with every command acknowledged and nothing lost or damaged on the line.
 
 Missing tools (gcc-avr, simavr, ...) skip these tests with the ``apt-get install`` line to run;
 under ``CI=true`` they fail instead.
@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from drivers import protocol as p
-from drivers.serial_link import BoardLink
-from tests.conftest import ROOT, require_tool
+from gaitrig.drivers import protocol as p
+from gaitrig.drivers.serial_link import BoardLink
+from gaitrig.testing.server import ROOT, require_tool
 
 pytestmark = pytest.mark.hil
 
@@ -499,9 +499,9 @@ def test_forces_injected_in_the_harness_come_out_of_the_pipeline_in_newtons(
     """
     import numpy as np
 
-    from drivers.virtual.sensors import FsrChannels, LoadCellChannels
-    from rig.controller import RigController
-    from rig.settings import Settings
+    from gaitrig.rig.live.controller import RigController
+    from gaitrig.rig.settings import Settings
+    from gaitrig.sim.sensors import FsrChannels, LoadCellChannels
 
     left_n = np.array([60.0, 45.0, 20.0, 35.0, 30.0, 25.0, 15.0, 10.0])  # 240 N on the left foot
     right_n = np.array([80.0, 70.0, 25.0, 40.0, 45.0, 30.0, 20.0, 10.0])  # 320 N on the right

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from processing import kernels, reference
-from processing.calibration import FsrCalibration, RigCalibration
-from processing.calibration_procedures import CalibrationRecord
-from processing.layouts import RigLayout
-from processing.pipeline import BlockProcessor
+from gaitrig.processing import kernels, reference
+from gaitrig.processing.calibration import FsrCalibration, RigCalibration
+from gaitrig.processing.calibration_procedures import CalibrationRecord
+from gaitrig.processing.layouts import RigLayout
+from gaitrig.processing.pipeline import BlockProcessor
 
 ADC_MAX = 1023.0
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from processing import kernels, reference
-from processing.calibration import RigCalibration
-from processing.layouts import RigLayout
-from processing.pipeline import BlockProcessor, process_block
+from gaitrig.processing import kernels, reference
+from gaitrig.processing.calibration import RigCalibration
+from gaitrig.processing.layouts import RigLayout
+from gaitrig.processing.pipeline import BlockProcessor, process_block
 
 
 def random_case(sensors: int, n: int, seed: int) -> tuple[np.ndarray, ...]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from processing.gait_events import (
+from gaitrig.processing.gait_events import (
     HEEL_STRIKE,
     TOE_OFF,
     DetectorSettings,
@@ -16,7 +16,7 @@ from processing.gait_events import (
     detect_contacts,
     stance_subphases,
 )
-from processing.metrics import FootContacts
+from gaitrig.processing.metrics import FootContacts
 
 RATE_HZ = 500.0
 BODY_WEIGHT_N = 700.0
@@ -151,7 +151,7 @@ def test_start_time_shifts_every_event() -> None:
 
 
 def test_contacts_are_complete_pairs() -> None:
-    from processing.gait_events import GaitEvent
+    from gaitrig.processing.gait_events import GaitEvent
 
     events = [GaitEvent(TOE_OFF, 0.5), GaitEvent(HEEL_STRIKE, 1.0), GaitEvent(TOE_OFF, 1.6),
               GaitEvent(HEEL_STRIKE, 2.1)]

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from db import clinic
-from tests import clinic_seed, rig_api
-from tests.conftest import LiveServer
+from gaitrig.db import clinic
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer
+from tests import clinic_seed
 
 pytestmark = pytest.mark.browser
 

@@ -11,8 +11,8 @@ from typing import TypeVar
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from tests.conftest import run_async
-from web_ui.hub import LiveHub
+from gaitrig.testing.server import run_async
+from gaitrig.web_ui.live.hub import LiveHub
 
 T = TypeVar("T")
 #: The rate limit of these tests: far longer than any test waits, so "it waited" is unambiguous.

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from processing.layouts import (
+from gaitrig.processing.layouts import (
     REGIONS,
     BarLayout,
     RigLayout,
@@ -27,7 +27,8 @@ EIGHT = ("heel_medial", "heel_lateral", "midfoot_lateral", "metatarsal_1", "meta
 
 
 def packaged(name: str) -> dict[str, Any]:
-    text = resources.files("processing").joinpath("layouts", name).read_text(encoding="utf-8")
+    text = resources.files("gaitrig.processing").joinpath("layouts", name).read_text(
+        encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 

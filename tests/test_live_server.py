@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import websockets
 
-from tests import rig_api
-from tests.conftest import LiveServer, run_async
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer, run_async
 
 SCHEMA_FILE = Path(__file__).parent.parent / "docs" / "live-message.schema.json"
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
@@ -157,7 +157,7 @@ def test_a_client_that_stops_reading_does_not_slow_the_others(live_server: str,
 @pytest.mark.parametrize("compression", [False, True], ids=["plain", "deflate"])
 def test_screens_are_served_by_the_hub_directly_unless_compressed(server_factory: Any,
                                                                   compression: bool) -> None:
-    """The hub writes each state to a plain connection itself (web_ui.live_connection); a
+    """The hub writes each state to a plain connection itself (gaitrig.web_ui.live.connection); a
     compressed one (GAITRIG_LIVE_COMPRESSION) is served by its own task. Both get every state
     in order, whole, as JSON."""
     live: LiveServer = server_factory(live_compression=compression)

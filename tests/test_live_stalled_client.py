@@ -19,12 +19,12 @@ from typing import Any
 
 import websockets
 
-from tests.conftest import LiveServer, run_async
+from gaitrig.testing.server import LiveServer, run_async
 
 #: Most bytes the server may hold for one client that reads nothing: the transport's write
 #: buffer (asyncio pauses the sender at its 64 KiB high-water mark, plus the one message that
-#: crossed it) and the kernel's unsent send queue (web_ui.live_connection fixes its size). The
-#: live stream is about 130 KB/s (2.7 KB x 50 Hz): a per-client backlog, or a send buffer left
+#: crossed it) and the kernel's unsent send queue (gaitrig.web_ui.live.connection fixes its size).
+#: The live stream is about 130 KB/s (2.7 KB x 50 Hz): a per-client backlog, or a send buffer left
 #: to grow, passes this bound within 4 s of the 10 s measured (measured: 1.3 MB at 10 s).
 MAX_PENDING_BYTES = 512 * 1024
 SEND_TIMEOUT_S = 2.0

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from drivers.virtual.patient import PatientModel
-from rig.steps import LiveStep
-from rig.targets import Exercise, Targets
-from rig.trial import LiveTrial
+from gaitrig.cli.sources import board_source
+from gaitrig.rig.live.steps import LiveStep
+from gaitrig.rig.live.trial import LiveTrial
+from gaitrig.rig.model import Exercise, Targets
+from gaitrig.sim.patient import PatientModel
 
 
 def true_contacts(events: list, foot: str) -> list[tuple[float, float]]:
@@ -75,11 +76,11 @@ def test_steps_counted_from_blocks_of_the_virtual_patient() -> None:
 
 
 def test_a_walking_trial_on_the_virtual_rig_counts_its_steps(tmp_path: Path) -> None:
-    from rig.controller import RigController
-    from rig.settings import Settings
+    from gaitrig.rig.live.controller import RigController
+    from gaitrig.rig.settings import Settings
 
     settings = Settings(simulate=True, data_dir=tmp_path, simulate_activity="walking")
-    controller = RigController(settings)
+    controller = RigController(settings, source=board_source(settings))
     controller.start()
     try:
         assert controller.wait_until_streaming(30), "virtual rig did not stream"
@@ -94,9 +95,9 @@ def test_a_walking_trial_on_the_virtual_rig_counts_its_steps(tmp_path: Path) -> 
         steps = [s for s in trial.steps.steps if s.toe_off_s <= trial.ended_s - 0.3]
         # Host times of the live steps come through the boards' clock mapping (within 1 ms,
         # test_clock_sync) and the live merge, which does not wait for a board whose frames are
-        # late (rig.timeline): a reader thread starved on a loaded machine makes that foot's
-        # event late by the stall (44 ms seen once in a full run). So: every step is one of the
-        # patient's (within 0.25 s), and the steps' timing is close in the median.
+        # late (gaitrig.rig.live.timeline): a reader thread starved on a loaded machine makes that
+        # foot's event late by the stall (44 ms seen once in a full run). So: every step is one of
+        # the patient's (within 0.25 s), and the steps' timing is close in the median.
         compare(steps, events, tolerance_s=0.25)
         assert len(steps) >= 10
         assert np.median(timing_errors_s(steps, events)) < 0.01

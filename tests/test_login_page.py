@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests import rig_api
-from tests.conftest import LiveServer
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer
 
 pytestmark = pytest.mark.browser
 

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests import rig_api
-from tests.conftest import LiveServer
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer
 
 NAME = "Zebedee Quillfeather-Okonkwo"
 PASSWORD = "Xylophone-Marmalade-4417"

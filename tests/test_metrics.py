@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from processing.metrics import (
+from gaitrig.processing.metrics import (
     FootContacts,
     TrialMetrics,
     prosthetic_share_pct,

@@ -11,10 +11,10 @@ import httpx
 import pytest
 import trustme
 
-from rig.cli import main
-from rig.network_access import check_access
-from tests.conftest import ROOT, require_tool
-from tests.rig_process import rig_serve, wait_healthy
+from gaitrig.cli.main import main
+from gaitrig.rig.access.network_access import check_access
+from gaitrig.testing.rig_process import rig_serve, wait_healthy
+from gaitrig.testing.server import ROOT, require_tool
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from rig.trial_analysis import analyse, merge_recording
+from gaitrig.rig.offline.trial_analysis import analyse, merge_recording
 from tests.test_browser_pages import PageFactory, open_page  # noqa: F401  (fixture)
 from tests.test_clinic_day import choose_exercise, download, log_in, register_patient
 from tests.test_pauses import _cut, _on_timeline, _stored

@@ -14,15 +14,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from db import models as m
-from db import recordings
-from processing import metrics
-from rig import cli, trial_analysis
-from rig.controller import RigController
-from rig.steps import StepCounter
-from rig.targets import Exercise
-from rig.trial_analysis import analyse, merge_recording
-from rig.trial_setup import TrialSetup
+from gaitrig.cli import main as cli
+from gaitrig.db import models as m
+from gaitrig.db import recordings
+from gaitrig.processing import metrics
+from gaitrig.rig.live.controller import RigController
+from gaitrig.rig.live.steps import StepCounter
+from gaitrig.rig.model import Exercise
+from gaitrig.rig.offline import trial_analysis
+from gaitrig.rig.offline.trial_analysis import analyse, merge_recording
+from gaitrig.rig.offline.trial_setup import TrialSetup
 from tests.test_recorder import rig_with_records
 
 

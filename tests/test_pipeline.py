@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from processing import kernels, reference
-from processing.pipeline import (
+from gaitrig.processing import kernels, reference
+from gaitrig.processing.pipeline import (
     STANDARD_GRAVITY,
     BlockResult,
     RigCalibration,
@@ -195,7 +195,8 @@ def test_warm_up_covers_what_process_block_uses() -> None:
 
 
 def test_importing_processing_compiles_nothing() -> None:
-    code = ("import processing.pipeline, processing.reference, processing.kernels as k\n"
+    code = ("import gaitrig.processing.pipeline, gaitrig.processing.reference\n"
+            "import gaitrig.processing.kernels as k\n"
             "print(sum(len(f.signatures) for f in k.KERNELS))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True, timeout=120)

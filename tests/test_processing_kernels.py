@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from processing import kernels, reference
+from gaitrig.processing import kernels, reference
 
 ROWS = (0, 1, 7, 257)
 COUNT_DTYPES = (np.int32, np.int64, np.float64)

@@ -5,8 +5,8 @@ amputation levels, one list for the console and the records.
 The trials are recorded once from the virtual rig through the real controller and recorder
 (their metrics and steps from the real analysis of the stored frames), in a SQLite file: two
 sessions of one patient on two days, each trial put into its session as the records page does
-(``db.sessions.assign_trial``). That database is backed up (``db.backup``) and restored into
-each test's database, SQLite and PostgreSQL.
+(``gaitrig.db.sessions.assign_trial``). That database is backed up (``gaitrig.db.backup``) and
+restored into each test's database, SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -24,16 +24,17 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from db import backup, clinic, sessions
-from db import models as m
-from db.engine import make_engine
-from rig.controller import RigController
-from rig.metric_guide import BELONGS, GUIDE
-from rig.records import Records
-from rig.settings import Settings
-from rig.targets import Exercise, Targets
-from tests import rig_api
-from tests.conftest import LiveServer
+from gaitrig.cli.sources import board_source
+from gaitrig.db import backup, clinic, sessions
+from gaitrig.db import models as m
+from gaitrig.db.engine import make_engine
+from gaitrig.rig.clinic.metric_guide import BELONGS, GUIDE
+from gaitrig.rig.live.controller import RigController
+from gaitrig.rig.model import Exercise, Targets
+from gaitrig.rig.records import Records
+from gaitrig.rig.settings import Settings
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer
 
 DAY_1 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 DAY_2 = datetime(2026, 11, 9, 9, 30, tzinfo=UTC)
@@ -87,8 +88,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     folder = tmp_path_factory.mktemp("progress")
     url = f"sqlite:///{folder / 'recorded.sqlite3'}"
     records = Records.open(url)
-    controller = RigController(Settings(data_dir=folder, simulate=True,
-                                        simulate_activity="standing"), records=records)
+    settings = Settings(data_dir=folder, simulate=True, simulate_activity="standing")
+    controller = RigController(settings, records=records, source=board_source(settings))
     controller.start()
     try:
         assert controller.wait_until_streaming(30), "virtual rig did not stream"
@@ -143,7 +144,7 @@ def restored(recorded: Recorded, url: str) -> str:
 @pytest.fixture
 def client(recorded: Recorded, database_url: str, tmp_path: Path) -> Iterator[TestClient]:
     """The real app (no boards) on the restored records, logged in."""
-    from web_ui.app import create_app
+    from gaitrig.web_ui.app import create_app
 
     restored(recorded, database_url)
     app = create_app(Settings(database_url=database_url, simulate=False, data_dir=tmp_path))
@@ -305,7 +306,7 @@ def level_enum(model: Any) -> list[str]:
 
 
 def test_the_console_and_the_records_accept_the_same_levels() -> None:
-    from web_ui.routers import console, patients
+    from gaitrig.web_ui.routers import console, patients
 
     assert level_enum(console.PatientIn) == list(m.AMPUTATION_LEVELS)
     assert level_enum(patients.PatientIn) == list(m.AMPUTATION_LEVELS)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from drivers import protocol as p
+from gaitrig.drivers import protocol as p
 from tests.vectors.make_protocol_vectors import MESSAGES, build, message_to_dict
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "protocol.json").read_text())

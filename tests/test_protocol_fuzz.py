@@ -1,4 +1,5 @@
-"""Property tests of the wire decoder against garbage on the serial line (drivers/protocol.py).
+"""Property tests of the wire decoder against garbage on the serial line
+(gaitrig/drivers/protocol.py).
 
 What a noisy, unplugged or half-flashed board can put on the line: random bytes, frames cut
 short, flipped bits, stray 0x00 delimiters, runs with no delimiter at all, frames longer than the
@@ -15,7 +16,7 @@ from cobs import cobs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drivers import protocol as p
+from gaitrig.drivers import protocol as p
 from tests.test_protocol import crc16_by_hand
 
 # Bounded so that the whole module runs in a few seconds, even on a loaded machine.

@@ -14,15 +14,16 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from db import models as m
-from db import recordings, trials
-from rig import cli
-from rig.controller import RigController
-from rig.recorder import TrialRecorder
-from rig.records import Records
-from rig.settings import Settings
-from rig.targets import Exercise, Targets
-from rig.timeline import ROLES
+from gaitrig.cli import main as cli
+from gaitrig.cli.sources import board_source
+from gaitrig.db import models as m
+from gaitrig.db import recordings, trials
+from gaitrig.processing.timeline import ROLES
+from gaitrig.rig.live.controller import RigController
+from gaitrig.rig.model import Exercise, Targets
+from gaitrig.rig.recording.recorder import TrialRecorder
+from gaitrig.rig.records import Records
+from gaitrig.rig.settings import Settings
 
 
 class FrameCount:
@@ -65,8 +66,8 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> FrameCount:
 def rig_with_records(tmp_path: Path, url: str, activity: str = "walking"
                      ) -> Iterator[RigController]:
     records = Records.open(url)
-    controller = RigController(Settings(data_dir=tmp_path, simulate=True,
-                                        simulate_activity=activity), records=records)
+    settings = Settings(data_dir=tmp_path, simulate=True, simulate_activity=activity)
+    controller = RigController(settings, records=records, source=board_source(settings))
     controller.start()
     try:
         assert controller.wait_until_streaming(30), "virtual rig did not stream"

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from db import recordings, trials
-from rig.recorder import TrialRecorder
-from rig.targets import Exercise
-from rig.timeline import ROLES
+from gaitrig.db import recordings, trials
+from gaitrig.processing.timeline import ROLES
+from gaitrig.rig.model import Exercise
+from gaitrig.rig.recording.recorder import TrialRecorder
 from tests.test_recorder import FrameCount, counted, rig_with_records  # noqa: F401
 
 LOCK_S = 8.0  # longer than the engine's 5 s busy timeout: writes fail and are retried
@@ -68,7 +68,7 @@ def test_a_locked_database_loses_no_chunk_and_does_not_stop_the_loop(
 def test_the_loop_never_waits_when_the_queue_is_full(tmp_path: Path) -> None:
     """With the writer stopped dead, ``append`` keeps the batches itself and hands them over
     later, in order."""
-    from rig.records import Records
+    from gaitrig.rig.records import Records
 
     records = Records.open(f"sqlite:///{tmp_path / 'q.sqlite3'}")
     with records.sessions() as session:
@@ -97,9 +97,9 @@ def test_the_loop_never_waits_when_the_queue_is_full(tmp_path: Path) -> None:
 
 def fake_block(index: int) -> tuple[object, object]:
     """A processed block of 5 rows at 1 kHz, as the loop makes them (insole frames only)."""
-    from processing.kernels import FRAME_ROWS
-    from processing.pipeline import BlockResult
-    from rig.timeline import MergedBlock, RawFrames
+    from gaitrig.processing.kernels import FRAME_ROWS
+    from gaitrig.processing.pipeline import BlockResult
+    from gaitrig.processing.timeline import MergedBlock, RawFrames
 
     n = 5
     times = (index * n + np.arange(n)) / 1000.0
@@ -117,9 +117,9 @@ def fake_block(index: int) -> tuple[object, object]:
 def test_a_server_stopping_while_the_database_is_away_keeps_the_recording(
         tmp_path: Path) -> None:
     """The writer gives up only into a spool file; the next start writes it all."""
-    from db import models as m
-    from rig.recorder import recover_spooled
-    from rig.records import Records
+    from gaitrig.db import models as m
+    from gaitrig.rig.recording.recorder import recover_spooled
+    from gaitrig.rig.records import Records
 
     path = tmp_path / "rig.sqlite3"
     records = Records.open(f"sqlite:///{path}")
@@ -162,7 +162,7 @@ def test_postgresql_refusing_connections_for_a_while_loses_no_chunk() -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from rig.records import Records
+    from gaitrig.rig.records import Records
     from tests.conftest import POSTGRES_ADMIN_URL, postgres_database
 
     databases = postgres_database()

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drivers.recordings import (
+from gaitrig.cli.main import main
+from gaitrig.io.recordings import (
     RecordingError,
     read_csv,
     read_gaitpdb,
@@ -20,8 +21,7 @@ from drivers.recordings import (
     read_recording,
     read_wfdb,
 )
-from rig.cli import main
-from rig.virtual_recording import VirtualRecording, record_virtual
+from gaitrig.sim.recording import VirtualRecording, record_virtual
 from tests.shared_data import shared_data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +78,7 @@ def test_csv_with_a_layout_file(tmp_path: Path, walk: VirtualRecording) -> None:
     csv_path = tmp_path / "walk.csv"
     np.savetxt(csv_path, table, delimiter=",", header="time_s," + ",".join(names),
                comments="", fmt="%.6f")
-    from processing.layouts import RigLayout
+    from gaitrig.processing.layouts import RigLayout
 
     layout = RigLayout.load(8, 42)
     layout_path = tmp_path / "layout.json"
@@ -88,7 +88,7 @@ def test_csv_with_a_layout_file(tmp_path: Path, walk: VirtualRecording) -> None:
     recording = read_csv(csv_path, layout_path)
     assert recording.sample_rate_hz == pytest.approx(200.0)
     assert recording.left_sensors.shape[1] == 8
-    from rig.analyze import analyze
+    from gaitrig.rig.offline.analyze import analyze
 
     result = analyze(csv_path, layout_path=layout_path, body_mass_kg=75.0)
     hs = np.array([e.t_s for e in walk.events if e.side == "right" and e.kind == "heel_strike"])
@@ -109,7 +109,7 @@ def test_gaitpdb_and_wfdb_read() -> None:
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "rig.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "gaitrig.cli.main", *args], capture_output=True,
                           text=True, env=env, timeout=120)
 
 

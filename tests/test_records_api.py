@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from db import models as m
-from db.recordings import Results
+from gaitrig.db import models as m
+from gaitrig.db.recordings import Results
 from tests import clinic_seed
 
 

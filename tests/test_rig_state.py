@@ -18,14 +18,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from db import models as m
-from rig.controller import RigController
-from rig.records import Records
-from rig.settings import Settings
-from tests import rig_api
-from tests.conftest import start_server
+from gaitrig.db import models as m
+from gaitrig.rig.live.controller import RigController
+from gaitrig.rig.records import Records
+from gaitrig.rig.settings import Settings
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import start_server
+from gaitrig.web_ui.app import create_app
 from tests.test_accounts import FakeClock
-from web_ui.app import create_app
 
 PATIENT = {"display_name": "Ana", "body_mass_kg": 80.0, "prosthetic_side": "left",
            "amputation_level": "transfemoral"}
@@ -47,7 +47,7 @@ def session_rows(url: str) -> list[m.LoginSessionRow]:
 
 
 def logged_in_client(url: str) -> tuple[httpx.Client, str, str]:
-    """A client logged in at ``url`` (not tests.rig_api's, which logs in again on a 401);
+    """A client logged in at ``url`` (not gaitrig.testing.rig_api's, which logs in again on a 401);
     its cookie value and CSRF token."""
     client = rig_api.login(url)
     return client, client.cookies["gaitrig_session"], client.headers["X-CSRF-Token"]
@@ -254,7 +254,7 @@ def test_every_control_raises_the_version_the_consoles_watch(tmp_path: Path) -> 
 
 def test_the_writer_waits_out_a_database_outage_and_stores_the_newest_state(
         database_url: str) -> None:
-    from rig.rig_state import RigStateWriter
+    from gaitrig.rig.live.rig_state import RigStateWriter
     from tests.test_database_outage import database_away
 
     records = Records.open(database_url)

@@ -17,11 +17,11 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 from starlette.websockets import WebSocketDisconnect
 
-from rig.permissions import DISPLAY_PERMISSIONS, ROLE_PERMISSIONS, Permission
-from rig.settings import Settings
-from tests import rig_api
-from web_ui.app import create_app
-from web_ui.auth import check_every_route_declares, declared, describe, every_route
+from gaitrig.rig.access.permissions import DISPLAY_PERMISSIONS, ROLE_PERMISSIONS, Permission
+from gaitrig.rig.settings import Settings
+from gaitrig.testing import rig_api
+from gaitrig.web_ui.app import create_app
+from gaitrig.web_ui.auth import check_every_route_declares, declared, describe, every_route
 
 SAMPLE_PATH_VALUES = {"rig_id": "rig-1", "phase": "both"}
 REFUSED = {401, 403}

@@ -10,12 +10,12 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, inspect, text
 
-from db import schema
-from db.engine import make_engine
-from rig import cli
-from rig.records import Records
-from tests import rig_api
-from tests.conftest import LiveServer
+from gaitrig.cli import main as cli
+from gaitrig.db import schema
+from gaitrig.db.engine import make_engine
+from gaitrig.rig.records import Records
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer
 
 
 def migrate_to(engine: Engine, revision: str, downgrade: bool = False) -> None:
@@ -99,7 +99,7 @@ def test_rig_serve_refuses_a_database_it_may_not_migrate(
 def test_rig_serve_says_when_the_database_is_unreachable(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.conftest import free_port
+    from gaitrig.testing.server import free_port
 
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere"
     monkeypatch.setenv("GAITRIG_DATABASE_URL", url)

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drivers import protocol as p
-from drivers.serial_link import BoardLink, HandshakeError
-from drivers.virtual.boards import VirtualInsoleBoard
+from gaitrig.drivers import protocol as p
+from gaitrig.drivers.serial_link import BoardLink, HandshakeError
+from gaitrig.sim.boards import VirtualInsoleBoard
 
 
 def constant_counts(value: int, channels: int = 8):  # type: ignore[no-untyped-def]
@@ -178,7 +178,7 @@ def test_reconnects_within_two_seconds_after_unplug(tmp_path: Path) -> None:
 def test_discovery_finds_boards_and_passes_over_other_ports() -> None:
     from serial.tools.list_ports_common import ListPortInfo
 
-    from drivers.discovery import candidate_ports, discover
+    from gaitrig.drivers.discovery import candidate_ports, discover
 
     uno = ListPortInfo("/dev/ttyACM7")
     uno.vid, uno.pid = 0x2341, 0x0043

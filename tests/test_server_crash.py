@@ -23,10 +23,10 @@ import httpx
 import numpy as np
 from sqlalchemy import func, select
 
-from db import models as m
-from rig.records import Records
-from tests import rig_api
-from tests.conftest import ROOT, free_port
+from gaitrig.db import models as m
+from gaitrig.rig.records import Records
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import ROOT, free_port
 
 #: The loss a kill may cause (s): the recorder writes at least every 0.5 s.
 MAX_LOSS_S = 1.0
@@ -40,7 +40,7 @@ def start_server(tmp_path: Path, url: str, port: int | None = None
            "GAITRIG_DATA_DIR": str(tmp_path / "data"), "GAITRIG_SIMULATE_ACTIVITY": "walking"}
     rig_api.ensure_account_for(env)
     log = (tmp_path / f"server-{port}.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "rig.cli", "serve", "--simulate",
+    process = subprocess.Popen([sys.executable, "-m", "gaitrig.cli.main", "serve", "--simulate",
                                 "--port", str(port)], env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -134,7 +134,7 @@ def test_a_server_killed_while_the_database_is_away_keeps_what_it_spooled(
         tmp_path: Path, database_url: str) -> None:
     """The database goes away, the recorder spools, then the server is killed: the next start
     writes the spool (nothing twice) and closes the trial as interrupted."""
-    from rig.recorder import read_spool
+    from gaitrig.rig.recording.recorder import read_spool
     from tests.test_database_outage import database_away
 
     spool = tmp_path / "data" / "spool"
@@ -171,7 +171,7 @@ def test_a_server_killed_while_the_database_is_away_keeps_what_it_spooled(
         # what arrived during the outage was on disk within a write attempt (<= 0.2 s probe)
         assert killed_s - last_s <= 2.0
         assert frames >= 0.95 * 1000.0 * (last_s - first_s)  # no hole
-        from db import recordings
+        from gaitrig.db import recordings
 
         with records.sessions() as session:
             for role, stored_frames in recordings.load_frames(session, trial_id).items():
@@ -187,8 +187,8 @@ def test_the_recorder_writes_what_the_loop_holds_when_no_new_block_comes(
         tmp_path: Path) -> None:
     """The loop hands its batch over with a later block; with no later block (boards silent)
     the writer takes it itself after ``flush_s``: a kill then loses no more than that."""
-    from db import recordings, trials
-    from rig.recorder import TrialRecorder
+    from gaitrig.db import recordings, trials
+    from gaitrig.rig.recording.recorder import TrialRecorder
     from tests.test_recorder_faults import fake_block
 
     records = Records.open(f"sqlite:///{tmp_path / 'idle.sqlite3'}")
@@ -218,7 +218,7 @@ def test_a_spool_cut_short_or_written_whole_is_read(tmp_path: Path) -> None:
     written-whole format still gives all its writes."""
     import pickle
 
-    from rig.recorder import read_spool
+    from gaitrig.rig.recording.recorder import read_spool
 
     appended = tmp_path / "trial-1-1.spool"
     with appended.open("wb") as file:

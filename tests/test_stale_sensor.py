@@ -19,10 +19,10 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 from playwright.sync_api import expect
 
-from drivers.virtual.rig import VirtualRig
-from rig.timeline import STALE_AFTER_S
-from tests import rig_api
-from tests.conftest import LiveServer
+from gaitrig.rig.live.timeline import STALE_AFTER_S
+from gaitrig.sim.rig import VirtualRig
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer
 from tests.screens import save_screenshot
 from tests.test_board_unplug import wait_for
 from tests.test_browser_pages import PageFactory, open_page  # noqa: F401  (fixture)

@@ -1,12 +1,14 @@
-"""Issue 13: alarms never rest on a held value (rig.targets, rig.controller.fresh_only)."""
+"""Issue 13: alarms never rest on a held value (rig.targets,
+gaitrig.rig.live.controller.fresh_only)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from rig.controller import fresh_only
-from rig.targets import Exercise, TargetMonitor, Targets
-from rig.timeline import STALE_AFTER_S, FrameCollector
+from gaitrig.rig.live.alarms import TargetMonitor
+from gaitrig.rig.live.controller import fresh_only
+from gaitrig.rig.live.timeline import STALE_AFTER_S, FrameCollector
+from gaitrig.rig.model import Exercise, Targets
 
 
 def monitor() -> TargetMonitor:

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page
 
-from tests import rig_api
-from tests.conftest import LiveServer, start_server
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer, start_server
 from tests.test_browser_pages import PageFactory, open_page  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -169,8 +169,8 @@ def test_each_step_gets_a_stable_verdict_and_a_graded_tone_as_its_true_peak(
 def stored_rows(live: LiveServer, trial_id: int) -> tuple[dict[str, Any], list[Any]]:
     from sqlalchemy import select
 
-    from db import models as m
-    from rig.records import Records
+    from gaitrig.db import models as m
+    from gaitrig.rig.records import Records
 
     assert live.controller.wait_for_recording(60), "the recording was not analysed"
     records = Records.open(live.settings.resolved_database_url())
@@ -238,7 +238,7 @@ def test_faded_feedback_gives_every_second_verdict_and_the_records_split_them(
 
     from pypdf import PdfReader
 
-    from rig.compliance import fading_text
+    from gaitrig.processing.compliance import fading_text
 
     patient = rig_api.post(pwb.url + "/api/patients", json={
         "identifier": "P-0013", "name": "Ida Fading", "amputation_side": "left",

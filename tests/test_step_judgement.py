@@ -6,13 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers.virtual.patient import PatientModel
-from rig.compliance import compliance, stored_compliance
-from rig.live_message import Feedback
-from rig.rig_state import StateValueError, feedback_from_state
-from rig.steps import StepCounter
-from rig.targets import Exercise, TargetMonitor, Targets
-from rig.trial import LiveTrial
+from gaitrig.processing.compliance import compliance, stored_compliance
+from gaitrig.rig.live.alarms import TargetMonitor
+from gaitrig.rig.live.live_message import Feedback
+from gaitrig.rig.live.rig_state import StateValueError, feedback_from_state
+from gaitrig.rig.live.steps import StepCounter
+from gaitrig.rig.live.trial import LiveTrial
+from gaitrig.rig.model import Exercise, Targets
+from gaitrig.sim.patient import PatientModel
 
 RATE_HZ = 1000.0
 
@@ -59,7 +60,7 @@ def test_an_alarm_held_past_its_minimum_ends_with_the_load() -> None:
 
 
 def test_the_controller_defaults_are_100_ms_and_1_s() -> None:
-    from rig.settings import Settings
+    from gaitrig.rig.settings import Settings
 
     settings = Settings()
     assert (settings.alarm_debounce_s, settings.alarm_hold_s) == (0.1, 1.0)

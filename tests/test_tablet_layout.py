@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests import clinic_seed, rig_api
-from tests.conftest import LiveServer, start_server
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer, start_server
+from tests import clinic_seed
 from tests.screens import save_screenshot
 from tests.test_browser_pages import PageFactory, open_page  # noqa: F401  (fixture)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rig.timeline import FrameCollector
+from gaitrig.rig.live.timeline import FrameCollector
 
 
 def collector() -> FrameCollector:

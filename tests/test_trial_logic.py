@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rig.steps import StepCounter
-from rig.targets import Exercise, TargetMonitor, Targets
-from rig.trial import LiveTrial, TrialState, TrialStateError
+from gaitrig.rig.live.alarms import TargetMonitor
+from gaitrig.rig.live.steps import StepCounter
+from gaitrig.rig.live.trial import LiveTrial, TrialState, TrialStateError
+from gaitrig.rig.model import Exercise, Targets
 
 
 def test_targets_in_kg_are_held_in_percent_body_weight() -> None:
@@ -96,7 +97,7 @@ def test_trial_state_machine_and_summary() -> None:
 
 
 def test_milestones_first_step_on_target_then_a_personal_best() -> None:
-    from rig.milestones import MilestoneTracker
+    from gaitrig.rig.live.milestones import MilestoneTracker
 
     counter = StepCounter("left")
     t = np.arange(0, 20, 0.01)
@@ -123,8 +124,14 @@ def test_a_live_message_with_a_trial_steps_and_a_milestone_follows_the_schema() 
 
     import jsonschema
 
-    from rig.live_message import Feedback, LoadSnapshot, PatientOnRig, RigView, live_message
-    from rig.milestones import MilestoneTracker
+    from gaitrig.rig.live.live_message import (
+        Feedback,
+        LoadSnapshot,
+        PatientOnRig,
+        RigView,
+        live_message,
+    )
+    from gaitrig.rig.live.milestones import MilestoneTracker
 
     schema = json.loads((Path(__file__).parent.parent / "docs" /
                          "live-message.schema.json").read_text())

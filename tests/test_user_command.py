@@ -8,11 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rig import cli
-from rig.accounts import Accounts, LoginRefusedError
-from rig.records import Records
-from tests import rig_api
-from tests.rig_process import rig_serve, wait_healthy
+from gaitrig.cli import main as cli
+from gaitrig.rig.access.accounts import Accounts, LoginRefusedError
+from gaitrig.rig.records import Records
+from gaitrig.testing import rig_api
+from gaitrig.testing.rig_process import rig_serve, wait_healthy
 
 
 def run(monkeypatch: pytest.MonkeyPatch, password: str | None, *args: str) -> int:
@@ -79,7 +79,7 @@ def test_demo_mode_makes_an_account_and_prints_it_and_a_display_link(tmp_path: P
 
 def test_demo_mode_keeps_the_display_link_across_restarts(tmp_path: Path) -> None:
     """A restarted demo must not revoke the link the patient's screen already has open."""
-    from rig.settings import Settings
+    from gaitrig.rig.settings import Settings
 
     settings = Settings(data_dir=tmp_path, simulate=True)
     first, first_banner = cli.demo_setup(settings)

@@ -11,17 +11,13 @@ import numpy as np
 import pytest
 import serial
 
-from drivers import protocol as p
-from drivers.clock_sync import DeviceClock
-from drivers.virtual.boards import (
-    VirtualBarsBoard,
-    VirtualBoard,
-    VirtualInsoleBoard,
-    device_time_us,
-)
-from drivers.virtual.patient import STANDARD_GRAVITY, PatientModel
-from drivers.virtual.rig import VirtualRig
-from drivers.virtual.sensors import (
+from gaitrig.drivers import protocol as p
+from gaitrig.drivers.clock_sync import DeviceClock
+from gaitrig.processing.units import STANDARD_GRAVITY
+from gaitrig.sim.boards import VirtualBarsBoard, VirtualBoard, VirtualInsoleBoard, device_time_us
+from gaitrig.sim.patient import PatientModel
+from gaitrig.sim.rig import VirtualRig
+from gaitrig.sim.sensors import (
     ADC_MAX,
     HX711_MAX,
     HX711_MIN,
@@ -387,9 +383,10 @@ def test_drift_shows_in_the_device_timestamps() -> None:
     data = host.data()
     arrival = np.array([t for t, _ in data])
     # Arrival times carry scheduling jitter (worse on a loaded machine); the least-delayed frames
-    # trace the board's clock, which is what the host's clock mapping fits (drivers.clock_sync).
-    # Its windows must be short enough for this drift (DeviceClock: under FORGET_S over three
-    # windows); with 0.1 s windows 2 % is 6 ms over three, and the mapping starts over each time.
+    # trace the board's clock, which is what the host's clock mapping fits
+    # (gaitrig.drivers.clock_sync). Its windows must be short enough for this drift (DeviceClock:
+    # under FORGET_S over three windows); with 0.1 s windows 2 % is 6 ms over three, and the mapping
+    # starts over each time.
     clock = DeviceClock(window_s=0.02)
     for t, m in data:
         clock.observe(m.timestamp_us, t)

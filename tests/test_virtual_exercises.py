@@ -16,15 +16,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from drivers.virtual.patient import (
-    PatientModel,
-    SitToStandParameters,
-    TargetResponse,
-)
-from processing import balance
-from processing.layouts import RigLayout, load_bar_layout, load_insole_layout
-from tests import rig_api
-from tests.conftest import LiveServer, start_server
+from gaitrig.processing import balance
+from gaitrig.processing.layouts import RigLayout, load_bar_layout, load_insole_layout
+from gaitrig.sim.patient import PatientModel, SitToStandParameters, TargetResponse
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer, start_server
 
 RATE_HZ = 1000.0
 #: Apparent sway (mm², 95 % ellipse) the virtual insoles' noise adds to a quiet stance.
@@ -182,9 +178,9 @@ def stored(rig: LiveServer, trial_id: int) -> tuple[Any, Any]:
     """The trial's stored result rows (host times, values) and its metrics row; every board's
     frames stored for at least 90 % of the trial (a virtual board starved of CPU on a loaded
     machine loses frames, and then no figure can match the truth)."""
-    from db import models as m
-    from db import recordings
-    from rig.records import Records
+    from gaitrig.db import models as m
+    from gaitrig.db import recordings
+    from gaitrig.rig.records import Records
 
     assert rig.controller.wait_for_recording(60), "the recording was not analysed"
     records = Records.open(rig.settings.resolved_database_url())
@@ -277,7 +273,7 @@ def test_walking_steps_follow_the_band_some_over(rig: LiveServer) -> None:
 
 
 def test_quiet_standing_sway_area_from_the_stored_cop_within_5_pct(rig: LiveServer) -> None:
-    from rig.trial_setup import STANCE_WIDTH_MM
+    from gaitrig.rig.offline.trial_setup import STANCE_WIDTH_MM
 
     choose(rig, "quiet_standing", "standing")
     time.sleep(2.5)  # the blend into standing

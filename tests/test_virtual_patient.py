@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from drivers.virtual.patient import (
+from gaitrig.sim.patient import (
     STANDARD_GRAVITY,
     GaitParameters,
     GroundTruth,

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from db import models as m
-from db import sessions, trials
-from rig.records import Records
-from rig.visits import Visits, day_start
-from tests import rig_api
-from tests.conftest import LiveServer
+from gaitrig.db import models as m
+from gaitrig.db import sessions, trials
+from gaitrig.rig.clinic.visits import Visits, day_start
+from gaitrig.rig.records import Records
+from gaitrig.testing import rig_api
+from gaitrig.testing.server import LiveServer
 
 
 def new_patient(url: str, identifier: str, mass_kg: float = 80.0) -> int:

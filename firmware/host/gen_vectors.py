@@ -3,7 +3,7 @@
 Usage: python3 gen_vectors.py tests/vectors/protocol.json build/host/protocol_vectors.h
 
 Standard library only (runs with the system python3, no venv needed). The JSON file is the
-contract shared with drivers/protocol.py; this header is a build product (firmware/build/).
+contract shared with gaitrig/drivers/protocol.py; this header is a build product (firmware/build/).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from drivers import protocol as p
+from gaitrig.drivers import protocol as p
 
 
 def message_to_dict(m: p.Message) -> dict[str, Any]:

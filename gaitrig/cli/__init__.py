@@ -1,0 +1,1 @@
+"""The command line `rig` (the top floor): serve, export, user, db, analyze, replay."""

@@ -1,0 +1,1 @@
+"""Recording file formats (public gait datasets) read into loads and events."""

@@ -1,0 +1,1 @@
+"""The clinic records: history, load curves, exercise results, reports, exports, visits."""

@@ -1,0 +1,2 @@
+"""Storing what the boards sent: the recorder (batching, writing, spooling) and trials a crash
+interrupted."""

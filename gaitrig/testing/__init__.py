@@ -1,0 +1,2 @@
+"""Helpers that tests and benchmarks share: a live server in a thread, the REST client, the
+`rig` process. Never imported by the product."""

@@ -1,0 +1,1 @@
+"""The live WebSocket: the hub that fans out live messages, its route, the uvicorn adapter."""

@@ -1,0 +1,1 @@
+"""One router per resource; gaitrig.web_ui.app includes them all."""

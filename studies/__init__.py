@@ -1,0 +1,1 @@
+"""Studies of the product against public recordings (not part of the package)."""

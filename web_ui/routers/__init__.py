@@ -1,1 +1,0 @@
-"""One router per resource; web_ui.app includes them all."""
