@@ -87,6 +87,7 @@ def test_fixed_rate_board_keeps_its_rate_when_the_host_asks_for_1000_hz() -> Non
     from benchmarks.end_to_end import FixedRateInsoleBoard, make_rig
     from gaitrig.drivers import protocol as p
     from gaitrig.drivers.serial_link import BoardLink
+    from gaitrig.testing.links import LinkReader
 
     stamps: list[int] = []
     enough = threading.Event()
@@ -100,11 +101,13 @@ def test_fixed_rate_board_keeps_its_rate_when_the_host_asks_for_1000_hz() -> Non
     with make_rig(5000) as rig:
         board = rig.insole_left
         assert isinstance(board, FixedRateInsoleBoard)
-        link = BoardLink(board.port, collect, sample_rates_hz={p.BoardRole.INSOLE_LEFT: 1000})
+        link = BoardLink(board.port, sample_rates_hz={p.BoardRole.INSOLE_LEFT: 1000})
+        reader = LinkReader([link], collect).start()
         link.open()
         try:
             assert enough.wait(30), "no frames from the fast board"
         finally:
+            reader.stop()
             link.close()
     steps = {(b - a) % 2**32 for a, b in itertools.pairwise(stamps[:150])}
     assert steps == {200}, steps  # 1e6 µs / 5000 Hz

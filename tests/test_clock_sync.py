@@ -112,6 +112,7 @@ def test_real_links_to_drifting_virtual_boards_share_one_timeline() -> None:
     from gaitrig.drivers import protocol as p
     from gaitrig.drivers.serial_link import BoardLink
     from gaitrig.sim.boards import VirtualInsoleBoard
+    from gaitrig.testing.links import LinkReader
 
     boot_s = time.monotonic()
     params = {"left": (+200.0, 4_000_000_000), "right": (-200.0, 7_000)}
@@ -136,14 +137,20 @@ def test_real_links_to_drifting_virtual_boards_share_one_timeline() -> None:
     boards = [VirtualInsoleBoard(side, counts, rate_hz=500, drift_ppm=params[side][0],
                                  clock_offset_us=params[side][1], boot_s=boot_s)
               for side in ("left", "right")]
-    links = []
+    links, handlers = [], {}
+    reader = None
     try:
         for board in boards:
             board.power_on()
-            links.append(BoardLink(board.port, receiver(board.side)))
-            links[-1].open()
+            links.append(BoardLink(board.port))
+            handlers[links[-1]] = receiver(board.side)
+        reader = LinkReader(links, lambda link, m, t: handlers[link](link, m, t)).start()
+        for link in links:
+            link.open()
         time.sleep(8.0)
     finally:
+        if reader is not None:
+            reader.stop()
         for link in links:
             link.close()
         for board in boards:

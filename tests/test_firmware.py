@@ -30,6 +30,7 @@ import pytest
 
 from gaitrig.drivers import protocol as p
 from gaitrig.drivers.serial_link import BoardLink
+from gaitrig.testing.links import LinkReader
 from gaitrig.testing.server import ROOT, require_tool
 
 pytestmark = pytest.mark.hil
@@ -179,7 +180,7 @@ class Simulation:
 
 @dataclass
 class Recorder:
-    """Collects every message a BoardLink delivers (on its reader thread)."""
+    """Collects every message a BoardLink's polls return (on a LinkReader's thread)."""
 
     messages: list[p.Message] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -297,11 +298,13 @@ def test_two_insole_boards_stream_their_fsr_values_at_their_rates(
 
     links: dict[p.BoardRole, BoardLink] = {}
     recorders: dict[p.BoardRole, Recorder] = {}
+    readers: list[LinkReader] = []
     rates = {role: rate for role, (_, _, rate, _) in boards.items()}
     for role, sim in sims.items():
         recorders[role] = Recorder()
-        links[role] = BoardLink(sim.pty, recorders[role], name=role.name, sample_rates_hz=rates,
+        links[role] = BoardLink(sim.pty, name=role.name, sample_rates_hz=rates,
                                 handshake_timeout_s=TIMEOUT_S)
+        readers.append(LinkReader([links[role]], recorders[role]).start())
         hello = links[role].open()  # IDENTIFY -> HELLO, SET_RATE, START
         assert hello.role == role
         assert hello.device_id == boards[role][3]
@@ -327,6 +330,8 @@ def test_two_insole_boards_stream_their_fsr_values_at_their_rates(
     stop_acks = {role: link.command(p.MessageType.CMD_STOP, 0, TIMEOUT_S)
                  for role, link in links.items()}
     time.sleep(0.15)
+    for reader in readers:
+        reader.stop()
     for link in links.values():
         link.close()
     exits = {role: sim.close() for role, sim in sims.items()}
@@ -397,8 +402,9 @@ def test_bars_board_reads_four_hx711_and_reports_unplugged_ones(
     simulations.append(sim)
     wait_booted(sim, 4)
     recorder = Recorder()
-    link = BoardLink(sim.pty, recorder, name="bars", sample_rates_hz={p.BoardRole.BARS: 80},
+    link = BoardLink(sim.pty, name="bars", sample_rates_hz={p.BoardRole.BARS: 80},
                      handshake_timeout_s=TIMEOUT_S)
+    reader = LinkReader([link], recorder).start()
     hello = link.open()
     assert hello.role == p.BoardRole.BARS and hello.device_id == 1
     assert hello.channel_map == (0, 1, 2, 3) and hello.sample_rate_hz == 80
@@ -428,6 +434,7 @@ def test_bars_board_reads_four_hx711_and_reports_unplugged_ones(
     stop = link.command(p.MessageType.CMD_STOP, 0, TIMEOUT_S)
     assert stop.result == p.AckResult.OK
     time.sleep(0.15)
+    reader.stop()
     link.close()
     exit_fields = sim.close()
 

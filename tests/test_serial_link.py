@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from gaitrig.drivers import protocol as p
-from gaitrig.drivers.serial_link import BoardLink, HandshakeError
+from gaitrig.drivers.serial_link import BoardLink, HandshakeError, Received
 from gaitrig.sim.boards import VirtualInsoleBoard
+from gaitrig.testing.links import LinkReader
 
 
 def constant_counts(value: int, channels: int = 8):  # type: ignore[no-untyped-def]
@@ -25,7 +26,7 @@ def constant_counts(value: int, channels: int = 8):  # type: ignore[no-untyped-d
 
 
 class Inbox:
-    """Collects what a link delivers on its reader thread."""
+    """Collects the DATA a link's polls return (from a LinkReader's thread, or ``take``)."""
 
     def __init__(self) -> None:
         self.data: list[p.Data] = []
@@ -35,6 +36,12 @@ class Inbox:
         if isinstance(message, p.Data):
             with self.lock:
                 self.data.append(message)
+
+    def take(self, link: BoardLink, received: list[Received]) -> list[Received]:
+        """What one poll returned, collected; returned as it was."""
+        for message, host_time_s in received:
+            self(link, message, host_time_s)
+        return received
 
     def count(self) -> int:
         with self.lock:
@@ -57,7 +64,8 @@ def board() -> Iterator[VirtualInsoleBoard]:
 
 def test_handshake_sets_rate_and_streams(board: VirtualInsoleBoard) -> None:
     inbox = Inbox()
-    link = BoardLink(board.port, inbox, sample_rates_hz={p.BoardRole.INSOLE_RIGHT: 500})
+    link = BoardLink(board.port, sample_rates_hz={p.BoardRole.INSOLE_RIGHT: 500})
+    reader = LinkReader([link], inbox).start()
     try:
         hello = link.open()
         assert hello.role == p.BoardRole.INSOLE_RIGHT and hello.channel_count == 8
@@ -72,34 +80,36 @@ def test_handshake_sets_rate_and_streams(board: VirtualInsoleBoard) -> None:
         assert link.command(p.MessageType.CMD_SET_RATE, 5000).result == (
             p.AckResult.INVALID_ARGUMENT)
     finally:
+        reader.stop()
         link.close()
     time.sleep(0.1)
     assert not board.streaming, "closing the link stops the board's stream"
 
 
-def test_a_polled_link_reads_only_when_polled_and_reconnects_after_unplug(tmp_path: Path) -> None:
-    """What the live server uses: after the handshake no thread reads the port; each poll
-    hands on everything that arrived since the last one, in order; an unplug found by a poll
-    is reconnected by the supervisor, and polling goes on."""
+def test_a_link_reads_only_when_polled_and_reconnects_after_unplug(tmp_path: Path) -> None:
+    """After the handshake no thread reads the port; each poll returns everything that arrived
+    since the last one, in order; an unplug found by a poll is reconnected by the supervisor,
+    and polling goes on."""
     stable = tmp_path / "gaitrig-insole-right"
     first = VirtualInsoleBoard("right", constant_counts(100), rate_hz=500)
     first.power_on()
     stable.symlink_to(first.port)
     inbox = Inbox()
-    link = BoardLink(str(stable), inbox, polled=True)
+    link = BoardLink(str(stable))
     second = None
     try:
         link.open()
         assert not any(t.name == f"reader-{link.name}" and t.is_alive()
-                       for t in threading.enumerate()), "a polled link has no reader thread"
+                       for t in threading.enumerate()), "a streaming link has no reader thread"
+        inbox.take(link, link.poll())  # what the handshake's thread read after START
         before = inbox.count()
         time.sleep(0.5)
         assert inbox.count() == before, "nothing is read between polls"
         # 0.5 s at 500 Hz, 7 KB: all of it in one poll (one read returns at most 4 KiB)
-        assert link.poll() > 4096
+        assert len(inbox.take(link, link.poll())) >= 225
         assert inbox.count() >= before + 225
         time.sleep(0.02)
-        link.poll()  # the next poll goes on where the last one ended: nothing twice or lost
+        inbox.take(link, link.poll())  # the next goes on where the last ended: none twice or lost
         seqs = [m.seq for m in inbox.data]
         assert all((b - a) % p.U16 == 1 for a, b in itertools.pairwise(seqs))
         first.unplug()
@@ -107,7 +117,7 @@ def test_a_polled_link_reads_only_when_polled_and_reconnects_after_unplug(tmp_pa
         deadline = time.monotonic() + 1.0
         while link.connected:
             assert time.monotonic() < deadline, "a poll did not notice the unplug"
-            link.poll()
+            inbox.take(link, link.poll())
             time.sleep(0.01)
         assert link.last_error is not None and str(stable) in link.last_error
         second = VirtualInsoleBoard("right", constant_counts(200), rate_hz=500)
@@ -116,7 +126,7 @@ def test_a_polled_link_reads_only_when_polled_and_reconnects_after_unplug(tmp_pa
         stable.symlink_to(second.port)
         while not (inbox.data[-1].values[0] == 200 and link.reconnects == 1):
             assert time.monotonic() - plugged_at < 2.0, "no reconnect within 2 s"
-            link.poll()
+            inbox.take(link, link.poll())
             time.sleep(0.01)
     finally:
         link.close()
@@ -150,7 +160,8 @@ def test_reconnects_within_two_seconds_after_unplug(tmp_path: Path) -> None:
     first.power_on()
     stable.symlink_to(first.port)
     inbox = Inbox()
-    link = BoardLink(str(stable), inbox)
+    link = BoardLink(str(stable))
+    reader = LinkReader([link], inbox).start()
     second = None
     try:
         link.open()
@@ -169,6 +180,7 @@ def test_reconnects_within_two_seconds_after_unplug(tmp_path: Path) -> None:
             time.sleep(0.01)
         assert link.reconnects == 1
     finally:
+        reader.stop()
         link.close()
         first.close()
         if second is not None:
@@ -229,7 +241,8 @@ def test_a_board_whose_hello_is_outside_the_protocol_is_refused_by_name() -> Non
 def test_data_frames_with_other_channels_than_the_hello_are_counted_and_dropped(
         board: VirtualInsoleBoard) -> None:
     inbox = Inbox()
-    link = BoardLink(board.port, inbox)
+    link = BoardLink(board.port)
+    reader = LinkReader([link], inbox).start()
     try:
         hello = link.open()
         assert hello.channel_count == 8 and inbox.wait_for(50)
@@ -246,4 +259,5 @@ def test_data_frames_with_other_channels_than_the_hello_are_counted_and_dropped(
         with inbox.lock:
             assert all(len(m.values) == 8 for m in inbox.data)  # none of the bad ones used
     finally:
+        reader.stop()
         link.close()

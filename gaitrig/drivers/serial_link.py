@@ -5,8 +5,9 @@ virtual rig's pseudo-terminals: they are all serial ports opened with pyserial. 
 decoder's job (``gaitrig.drivers.protocol``); transport is this module's (after pyserial's own
 ``serial.threaded``: a reader thread hands bytes to a protocol object).
 
-A *polled* link (``polled=True``, what the live server uses) keeps its reader thread only for the
-handshake; while it streams, its owner calls :meth:`BoardLink.poll` to take what has arrived.
+A link keeps its reader thread only for the handshake; while the board streams, its owner calls
+:meth:`BoardLink.poll`, which returns what has arrived (and what the handshake's thread read
+after START), in order.
 The live server polls every board right before it takes a block for the display (60 times a
 second) instead of waking a thread for every USB packet (500 a second for each insole at
 1000 Hz): the same frames, a fraction of the thread wake-ups and hand-overs (docs/benchmarks.md).
@@ -23,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import serial
 
@@ -31,9 +33,15 @@ from gaitrig.drivers.clock_sync import DeviceClock
 
 log = logging.getLogger(__name__)
 
-#: Called on the reader thread for every valid message with a host monotonic time (s): for DATA,
-#: the moment the sample was taken (the board's clock mapped onto the host's); otherwise arrival.
-MessageHandler = Callable[["BoardLink", p.Message, float], None]
+
+
+class Received(NamedTuple):
+    """A valid message and its host monotonic time (s): for DATA, the moment the sample was
+    taken (the board's clock mapped onto the host's); otherwise its arrival."""
+
+    message: p.Message
+    host_time_s: float
+
 
 BAUD_RATE = 1_000_000
 #: How often IDENTIFY is repeated while waiting for a board's HELLO (s).
@@ -77,30 +85,26 @@ class BoardLink:
     keeps the link up: when the port disappears (board unplugged) it retries
     every ``retry_interval_s`` and repeats the handshake when the port is back.
 
-    ``polled``: once the board streams, no thread reads the port; the owner calls :meth:`poll`
-    (module docstring). Otherwise a reader thread hands on every message as it arrives.
+    Once the board streams, no thread reads the port: the owner calls :meth:`poll` (module
+    docstring).
     """
 
     def __init__(
         self,
         port: str,
-        on_message: MessageHandler | None = None,
         *,
         name: str | None = None,
         sample_rates_hz: Mapping[p.BoardRole, int] | None = None,
         handshake_timeout_s: float = 3.0,
         retry_interval_s: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
-        polled: bool = False,
     ) -> None:
         self.port = port
         self.name = name or port
-        self.on_message = on_message
         self.sample_rates_hz = dict(sample_rates_hz or {})
         self.handshake_timeout_s = handshake_timeout_s
         self.retry_interval_s = retry_interval_s
         self.clock = clock
-        self.polled = polled
         self.decoder = p.Decoder()
         self.device_clock = DeviceClock()
         self.hello: p.Hello | None = None
@@ -110,7 +114,9 @@ class BoardLink:
         self.last_error: str | None = None
         self.last_frame_time_s: float | None = None
         self._serial: serial.Serial | None = None
-        self._polled_port: serial.Serial | None = None  # set while a polled link streams
+        self._polled_port: serial.Serial | None = None  # set while the board streams
+        # What the handshake's reader thread read and the owner has not polled yet.
+        self._early: list[Received] = []
         self._reader_stop: serial.Serial | None = None  # the port whose reader must end
         self._lock = threading.Lock()
         self._acks: dict[int, p.Ack] = {}
@@ -158,7 +164,7 @@ class BoardLink:
             self._thread.join(timeout=2.0)
 
     def command(self, command: p.MessageType, rate_hz: int = 0, timeout_s: float = 1.0) -> p.Ack:
-        """Send a host command and wait for its ACK; raise TimeoutError without one. (A polled
+        """Send a host command and wait for its ACK; raise TimeoutError without one. (A
         link that streams gets the ACK only with its owner's polls, on another thread.)"""
         seq = self._next_seq()
         self._write(p.Command(self._device(), seq, 0, command, rate_hz))
@@ -193,16 +199,18 @@ class BoardLink:
             clock_drift_implausible=self.device_clock.drift_implausible,
         )
 
-    def poll(self) -> int:
-        """A polled link: decode and hand on what has arrived since the last poll, on the
-        caller's thread; return how many bytes were read (0 while not streaming)."""
+    def poll(self) -> list[Received]:
+        """What has arrived since the last poll, decoded on the caller's thread, in order (none
+        while the board is not streaming); first what the handshake's thread read after START."""
+        with self._lock:
+            received, self._early = self._early, []
         ser = self._polled_port
         if ser is None:
-            return 0
+            return received
         try:
             fd = ser.fileno()
             if not select.select([fd], [], [], 0)[0]:
-                return 0
+                return received
             data = os.read(fd, POLL_CHUNK_BYTES)
             if not data:  # readable yet empty: hung up (as pyserial's own read concludes)
                 raise OSError("the device reports data but returned none: disconnected?")
@@ -211,16 +219,15 @@ class BoardLink:
             while len(data) < POLL_MAX_BYTES and (more := _read_more(fd)):
                 data += more
         except BlockingIOError:
-            return 0
+            return received
         except (OSError, ValueError, serial.SerialException) as exc:
             # ValueError/SerialException: the port was closed by another thread meanwhile.
             self._lost(ser, exc)
-            return 0
-        self._handle(self.decoder.feed(data))
-        return len(data)
+            return received
+        return received + self._handle(self.decoder.feed(data))
 
     def fileno(self) -> int | None:
-        """The streaming polled port's file descriptor (to wait on with select), else None."""
+        """The streaming port's file descriptor (to wait on with select), else None."""
         ser = self._polled_port
         return None if ser is None else ser.fileno()
 
@@ -265,8 +272,7 @@ class BoardLink:
                 self._expect_ok(p.MessageType.CMD_SET_RATE, rate_hz)
                 self.hello = hello = _with_rate(hello, rate_hz)
             self._expect_ok(p.MessageType.CMD_START)
-            if self.polled:  # from now on the owner reads: the reader thread ends first
-                self._hand_over_to_polling(ser, reader)
+            self._hand_over_to_polling(ser, reader)  # the owner reads: the reader ends first
         except (HandshakeError, TimeoutError, OSError, serial.SerialException) as exc:
             self._drop_port()
             if isinstance(exc, HandshakeError):
@@ -320,7 +326,10 @@ class BoardLink:
                 self._lost(ser, exc)
                 return
             if data:
-                self._handle(self.decoder.feed(data))
+                received = self._handle(self.decoder.feed(data))
+                with self._lock:  # the owner's next poll takes them
+                    self._early.extend(r for r in received
+                                       if not isinstance(r.message, (p.Hello, p.Ack)))
 
     def _is_current(self, ser: serial.Serial) -> bool:
         return self._serial is ser
@@ -333,8 +342,9 @@ class BoardLink:
             log.warning("%s: %s", self.name, self.last_error)
             self._drop_port()
 
-    def _handle(self, messages: list[p.Message]) -> None:
+    def _handle(self, messages: list[p.Message]) -> list[Received]:
         now = self.clock()
+        received = []
         for message in messages:
             self.last_frame_time_s = now
             when = now
@@ -354,8 +364,8 @@ class BoardLink:
                 log.warning("%s: board status %s on channels 0x%04x, %d frames dropped",
                             self.name, message.flags, message.channel_mask,
                             message.dropped_frames)
-            if self.on_message is not None:
-                self.on_message(self, message, when)
+            received.append(Received(message, when))
+        return received
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -206,8 +206,7 @@ class RigController:
         rates = {p.BoardRole.INSOLE_LEFT: self.settings.insole_rate_hz,
                  p.BoardRole.INSOLE_RIGHT: self.settings.insole_rate_hz}
         for port in ports:
-            link = BoardLink(port, self._on_message, name=port, sample_rates_hz=rates,
-                             polled=True)
+            link = BoardLink(port, name=port, sample_rates_hz=rates)
             link.start()
             self.links.append(link)
         self._thread = threading.Thread(target=self._loop, name="processing", daemon=True)
@@ -678,13 +677,17 @@ class RigController:
 
     # -- data path -----------------------------------------------------------------------------
 
-    def _on_message(self, link: BoardLink, message: p.Message, sample_time_s: float) -> None:
-        """A board's message (from its poll, or its reader thread during a handshake): DATA goes
-        to the collector, stamped with the sample's host time (s)."""
-        if isinstance(message, p.Data) and link.hello is not None and self.collector:
-            role = link.hello.role.name.lower()
-            self.collector.add(role, sample_time_s, message.seq, message.timestamp_us,
-                               message.values)
+    def _take(self, link: BoardLink) -> None:
+        """What a board sent since its last poll: DATA goes to the collector, stamped with the
+        sample's host time (s)."""
+        received = link.poll()
+        if not received or link.hello is None or self.collector is None:
+            return
+        role = link.hello.role.name.lower()
+        for message, sample_time_s in received:
+            if isinstance(message, p.Data):
+                self.collector.add(role, sample_time_s, message.seq, message.timestamp_us,
+                                   message.values)
 
     def _loop(self) -> None:
         assert self.collector is not None
@@ -731,7 +734,7 @@ class RigController:
         """Poll every board for what has arrived; ``fresh``: then wait (at most
         :data:`FRESH_WAIT_S`) for each insole's next packet and take it too."""
         for link in self.links:
-            link.poll()
+            self._take(link)
         if not fresh:
             return
         waiting = [link for link in self.links if link.hello is not None
@@ -739,7 +742,7 @@ class RigController:
         deadline = time.monotonic() + FRESH_WAIT_S
         while waiting and (left_s := deadline - time.monotonic()) > 0:
             for link in readable(waiting, left_s):
-                link.poll()
+                self._take(link)
                 waiting.remove(link)
 
     def _process(self, block: MergedBlock) -> LoadSnapshot:
