@@ -327,9 +327,8 @@ class BoardLink:
                 return
             if data:
                 received = self._handle(self.decoder.feed(data))
-                with self._lock:  # the owner's next poll takes them
-                    self._early.extend(r for r in received
-                                       if not isinstance(r.message, (p.Hello, p.Ack)))
+                with self._lock:  # the owner's next poll takes them (HELLO and ACKs too)
+                    self._early.extend(received)
 
     def _is_current(self, ser: serial.Serial) -> bool:
         return self._serial is ser
