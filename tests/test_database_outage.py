@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from gaitrig.db import recordings, trials
-from gaitrig.rig.recording.recorder import read_spool
+from gaitrig.rig.recording.spool import read_spool
 from gaitrig.testing import rig_api
 from gaitrig.testing.server import LiveServer, run_async
 from tests.conftest import POSTGRES_ADMIN_URL

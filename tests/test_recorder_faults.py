@@ -114,11 +114,16 @@ def fake_block(index: int) -> tuple[object, object]:
     return block, BlockResult(np.zeros((len(FRAME_ROWS) + 20, n)), 8, 8)
 
 
+@pytest.mark.parametrize("spool_format", ["appended", "whole"])
 def test_a_server_stopping_while_the_database_is_away_keeps_the_recording(
-        tmp_path: Path) -> None:
-    """The writer gives up only into a spool file; the next start writes it all."""
+        tmp_path: Path, spool_format: str) -> None:
+    """The writer gives up only into a spool file; the next start writes it all. ``whole``: the
+    same writes in the format of an earlier version (one pickle, the jobs in its header), which
+    a start still reads."""
+    import pickle
+
     from gaitrig.db import models as m
-    from gaitrig.rig.recording.recorder import recover_spooled
+    from gaitrig.rig.recording.spool import read_spool, recover_spooled
     from gaitrig.rig.records import Records
 
     path = tmp_path / "rig.sqlite3"
@@ -135,6 +140,10 @@ def test_a_server_stopping_while_the_database_is_away_keeps_the_recording(
         assert not recorder.wait(6.0)  # the database stays locked: nothing can be written
         spool = recorder.abandon(tmp_path / "spool")
         assert spool is not None and spool.exists() and recorder.done.is_set()
+        if spool_format == "whole":
+            jobs = read_spool(spool)["jobs"]
+            assert [kind for kind, _ in jobs][-2:] == ["stop", "analysis"]
+            spool.write_bytes(pickle.dumps({"trial_id": trial_id, "jobs": jobs}))
     finally:
         blocker.rollback()
         blocker.close()

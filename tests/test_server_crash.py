@@ -134,7 +134,7 @@ def test_a_server_killed_while_the_database_is_away_keeps_what_it_spooled(
         tmp_path: Path, database_url: str) -> None:
     """The database goes away, the recorder spools, then the server is killed: the next start
     writes the spool (nothing twice) and closes the trial as interrupted."""
-    from gaitrig.rig.recording.recorder import read_spool
+    from gaitrig.rig.recording.spool import read_spool
     from tests.test_database_outage import database_away
 
     spool = tmp_path / "data" / "spool"
@@ -218,7 +218,7 @@ def test_a_spool_cut_short_or_written_whole_is_read(tmp_path: Path) -> None:
     written-whole format still gives all its writes."""
     import pickle
 
-    from gaitrig.rig.recording.recorder import read_spool
+    from gaitrig.rig.recording.spool import read_spool
 
     appended = tmp_path / "trial-1-1.spool"
     with appended.open("wb") as file:

@@ -52,12 +52,9 @@ from gaitrig.rig.live.timeline import STALE_AFTER_S, FrameCollector
 from gaitrig.rig.live.trial import LiveTrial, TrialStateError
 from gaitrig.rig.model import Exercise, PatientOnRig, Targets
 from gaitrig.rig.recording.interrupted_trials import recover_interrupted
-from gaitrig.rig.recording.recorder import (
-    TrialRecorder,
-    board_devices,
-    recover_spooled,
-    setup_fields,
-)
+from gaitrig.rig.recording.recorder import TrialRecorder
+from gaitrig.rig.recording.spool import recover_spooled
+from gaitrig.rig.recording.trial_rows import board_devices, setup_fields
 from gaitrig.rig.records import Records
 from gaitrig.rig.settings import Settings
 

@@ -17,7 +17,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from gaitrig.db import models as m
-from gaitrig.rig.recording.recorder import run_job
+from gaitrig.rig.recording.jobs import run_job
 from gaitrig.rig.records import Records
 
 log = logging.getLogger(__name__)
