@@ -174,3 +174,39 @@ def test_screens_are_served_by_the_hub_directly_unless_compressed(server_factory
     seqs = [m["seq"] for m in messages]
     assert seqs == sorted(set(seqs)) and all(m["type"] == "live" for m in messages)
     assert all("left_foot_pct_bw" in m for m in messages)
+
+
+def test_uvicorn_without_the_parts_the_adapter_uses_falls_back_with_one_warning(
+        server_factory: Any, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The start-up self-check of gaitrig.web_ui.live.connection: a uvicorn whose websocket
+    protocol lacks a part the adapter reads runs its own protocol instead; the screens still get
+    every state, each client from a task of its own (the hub writes to none directly)."""
+    from gaitrig.web_ui.live import connection
+
+    assert connection.adapter_problem() is None  # the uvicorn installed: the adapter fits
+    assert connection.websocket_options(False)["ws"] is connection.LiveWebSocketProtocol
+    monkeypatch.setattr(connection, "USED_ATTRIBUTES",
+                        (*connection.USED_ATTRIBUTES, "a_part_a_later_release_dropped"))
+    connection._adapter_fits.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger=connection.__name__):
+            assert connection.websocket_options(False)["ws"] == "websockets-sansio"
+            assert connection.websocket_options(True)["ws"] == "websockets-sansio"
+            live: LiveServer = server_factory()
+        warnings = [r for r in caplog.records if "a_part_a_later_release_dropped" in r.message]
+        assert len(warnings) == 1, [r.message for r in caplog.records]
+        hub = live.server.config.loaded_app.app.state.hub  # type: ignore[attr-defined]
+
+        async def scenario() -> tuple[list[dict[str, Any]], int]:
+            async with websockets.connect(live.ws_url) as ws:
+                messages = [json.loads(await asyncio.wait_for(ws.recv(), 2.0))
+                            for _ in range(30)]
+                return messages, len(hub.direct_clients)
+
+        messages, direct = run_async(scenario())
+        assert direct == 0
+        seqs = [m["seq"] for m in messages]
+        assert seqs == sorted(set(seqs)) and all(m["type"] == "live" for m in messages)
+    finally:
+        connection._adapter_fits.cache_clear()

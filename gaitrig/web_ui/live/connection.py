@@ -16,11 +16,20 @@ It also offers the live route a :class:`DirectSender` (ASGI scope extension
 every connection's transport, instead of waking one task per client to send it through the ASGI
 layers (docs/benchmarks.md: with 50 clients that wake-up chain, not the send, was most of the
 fan-out's time).
+
+The subclass relies on parts of uvicorn that are not its public API (the attributes below), so
+uvicorn is pinned to the minor versions it was tested with (pyproject.toml), and
+:func:`websocket_options` checks at start-up that those parts are there: when they are not, the
+server runs uvicorn's own protocol instead, with one warning, and the live route sends through
+its per-task sender (slower with many clients, never broken).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
+import logging
 import socket
 import time
 from typing import Any
@@ -29,6 +38,8 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.http11 import Request
 from websockets.protocol import State
 
+log = logging.getLogger(__name__)
+
 #: Kernel send buffer of one websocket connection, bytes (Linux books twice this). About one
 #: second of the live stream; plenty for a LAN, where the round trip is well under 10 ms.
 SEND_BUFFER_BYTES = 64 * 1024
@@ -36,10 +47,42 @@ SEND_BUFFER_BYTES = 64 * 1024
 DIRECT_SEND = "gaitrig.direct_send"
 
 
+#: What :class:`LiveWebSocketProtocol` uses of uvicorn's protocol: the methods it extends and
+#: the attributes it reads (set in uvicorn's ``__init__`` or handshake).
+USED_METHODS = ("connection_made", "handle_connect", "run_asgi")
+USED_ATTRIBUTES = ("conn", "transport", "scope", "writable", "disconnected", "close_sent")
+
+
+def adapter_problem(protocol: type = WebSocketsSansIOProtocol) -> str | None:
+    """Why :class:`LiveWebSocketProtocol` cannot sit on ``protocol`` (uvicorn's), or None when
+    every part it uses is there."""
+    missing = [name for name in USED_METHODS if not callable(getattr(protocol, name, None))]
+    try:
+        source = inspect.getsource(protocol)
+    except (OSError, TypeError):
+        source = ""
+    missing += [name for name in USED_ATTRIBUTES if f"self.{name}" not in source]
+    if missing:
+        return f"uvicorn's websocket protocol has no {', '.join(missing)}"
+    return None
+
+
+@functools.cache
+def _adapter_fits() -> bool:
+    problem = adapter_problem()
+    if problem is not None:
+        log.warning("%s: the live websocket runs uvicorn's own protocol, each client sent to "
+                    "by a task of its own (install the uvicorn version pyproject.toml names "
+                    "for the direct sender)", problem)
+    return problem is None
+
+
 def websocket_options(live_compression: bool) -> dict[str, Any]:
     """uvicorn's websocket options as ``rig serve`` (and the tests' server) runs them:
-    this protocol, keepalive pings, and permessage-deflate only when asked for."""
-    return {"ws": LiveWebSocketProtocol, "ws_per_message_deflate": live_compression,
+    this protocol (uvicorn's own when the start-up check :func:`adapter_problem` fails),
+    keepalive pings, and permessage-deflate only when asked for."""
+    protocol = LiveWebSocketProtocol if _adapter_fits() else "websockets-sansio"
+    return {"ws": protocol, "ws_per_message_deflate": live_compression,
             "ws_ping_interval": 5.0, "ws_ping_timeout": 10.0}
 
 
