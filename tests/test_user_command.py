@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from gaitrig.cli import main as cli
+from gaitrig.cli import serve
 from gaitrig.rig.access.accounts import Accounts, LoginRefusedError
 from gaitrig.rig.records import Records
 from gaitrig.testing import rig_api
@@ -66,12 +67,12 @@ def test_demo_mode_makes_an_account_and_prints_it_and_a_display_link(tmp_path: P
         banner = "".join(output)
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url)
-        assert (f"Demo login:        user {cli.DEMO_USERNAME}, password {cli.DEMO_PASSWORD} "
+        assert (f"Demo login:        user {serve.DEMO_USERNAME}, password {serve.DEMO_PASSWORD} "
                 "(created now)") in banner
         link = next(line.split()[-1] for line in output if "Patient display:" in line)
         assert link.startswith(f"{url}/display?token=")
         assert httpx.get(link).status_code == 200  # the display link works without a login
-        demo = rig_api.login(url, cli.DEMO_USERNAME, cli.DEMO_PASSWORD)
+        demo = rig_api.login(url, serve.DEMO_USERNAME, serve.DEMO_PASSWORD)
         assert demo.get("/api/session").json()["role"] == "admin"
         assert demo.get("/api/display-link").json()["url"].endswith(link.split("/", 3)[3])
         assert httpx.get(f"{url}/api/rig").status_code == 401  # nobody else gets in
@@ -82,7 +83,7 @@ def test_demo_mode_keeps_the_display_link_across_restarts(tmp_path: Path) -> Non
     from gaitrig.rig.settings import Settings
 
     settings = Settings(data_dir=tmp_path, simulate=True)
-    first, first_banner = cli.demo_setup(settings)
-    second, second_banner = cli.demo_setup(settings)
+    first, first_banner = serve.demo_setup(settings)
+    second, second_banner = serve.demo_setup(settings)
     assert first and second == first
     assert "(created now)" in first_banner and "(created now)" not in second_banner
