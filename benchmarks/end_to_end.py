@@ -19,8 +19,8 @@ Server CPU (% of one core: user + system time of the server process over wall ti
 are read with psutil. Frames lost are the decoder's sequence-gap counts (``/api/devices``).
 
 The baseline in the same run is the same pipeline without batching or conflation: a block per
-arrival (``GAITRIG_PROCESSING_BLOCK_S=0``) and a JSON update per block to every client, up to
-1000 per second (``GAITRIG_LIVE_UPDATE_HZ=1000``).
+arrival (``benchmarks/block_schedules.py`` with 0) and a JSON update per block to every client, up
+to 1000 per second (``GAITRIG_LIVE_UPDATE_HZ=1000``).
 
 The rate sweep raises the insole rate (both boards) until the host drops frames. The firmware's
 and the settings' limit is 1000 Hz; above it the benchmark uses :class:`FixedRateInsoleBoard`, a
@@ -54,7 +54,7 @@ from gaitrig.sim.boards import VirtualBoard, VirtualInsoleBoard
 from gaitrig.sim.rig import VirtualRig
 from gaitrig.testing import rig_api
 from gaitrig.testing.rig_process import stop
-from gaitrig.testing.server import free_port
+from gaitrig.testing.server import ROOT, free_port
 
 INSOLES = ("insole_left", "insole_right")
 CLIENT_COUNTS = (1, 10, 50)
@@ -129,13 +129,18 @@ def serve(rig: VirtualRig, env: dict[str, str], workdir: Path, one_core: bool = 
     (boards) and the clients it starts to the others."""
     port = free_port()
     log_path = workdir / f"server-{port}.log"
+    env = dict(env)
+    block_s = env.pop(BLOCK_S, None)
     full_env = {**os.environ, "GAITRIG_DATA_DIR": str(workdir), "GAITRIG_RIG_ID": "bench",
                 "PYTHONUNBUFFERED": "1", **env}
+    entry = (["-m", "gaitrig.cli.main"] if block_s is None
+             else ["-m", "benchmarks.block_schedules", block_s])
     rig_api.ensure_account_for(full_env)  # the benchmark logs in and watches as a display
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gaitrig.cli.main", "serve", "--port", str(port), "--serial",
-             *rig.ports.values()], env=full_env, stdout=log, stderr=subprocess.STDOUT)
+            [sys.executable, *entry, "serve", "--port", str(port), "--serial",
+             *rig.ports.values()], env=full_env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT)
     server = Server(process, f"http://127.0.0.1:{port}", log_path)
     cores = sorted(psutil.Process().cpu_affinity() or [0])
     try:
@@ -288,13 +293,16 @@ def updates_missed(update_seq: list[float]) -> int:
     return int(np.sum(steps[steps > 1] - 1))
 
 
+#: Not an environment variable: the block schedule a mode runs the server with
+#: (benchmarks/block_schedules.py), taken out of the environment before the server starts.
+BLOCK_S = "block schedule (s)"
 MODES: dict[str, dict[str, str]] = {
     "batched (default)": {},
     "batched, GIL switch 0.5 ms": {"GAITRIG_GIL_SWITCH_INTERVAL_S": "0.0005"},
     "batched, 250 updates/s": {"GAITRIG_LIVE_UPDATE_HZ": "250"},
-    "as before issue 8 (2 ms blocks, deflate)": {"GAITRIG_PROCESSING_BLOCK_S": "0.002",
+    "as before issue 8 (2 ms blocks, deflate)": {BLOCK_S: "0.002",
                                                  "GAITRIG_LIVE_COMPRESSION": "1"},
-    "baseline: JSON per arrival, no batching": {"GAITRIG_PROCESSING_BLOCK_S": "0",
+    "baseline: JSON per arrival, no batching": {BLOCK_S: "0",
                                                 "GAITRIG_LIVE_UPDATE_HZ": "1000"},
 }
 

@@ -84,11 +84,6 @@ class Settings(BaseSettings):
     live_send_timeout_s: float = Field(
         default=5.0, gt=0, le=60,
         description="A live client that takes no message for this long is dropped (s).")
-    processing_block_s: float | None = Field(
-        default=None, ge=0, le=0.1,
-        description="Processing blocks at least this long (s). Default (unset): one block per "
-                    "live update, taken just before it is sent (fewest blocks, freshest "
-                    "update). 0: a block per arrival (the benchmarks' baseline).")
     live_compression: bool = Field(
         default=False, description="Offer permessage-deflate on /ws/live: zlib per client and "
                                    "update, for slow links only (docs/benchmarks.md).")

@@ -89,6 +89,29 @@ def footwear_from_state(value: Any) -> str | None:
     return value.strip()
 
 
+class BlockSchedule:
+    """When the processing loop takes its next block: one per live update, due on a fixed grid
+    of ``interval_s`` (s), taken just before the update is sent; then it waits at most
+    :data:`FRESH_WAIT_S` for each insole's next packet (``fresh``), and each block's update is
+    published (the grid already keeps the rate). docs/benchmarks.md, "A block per live update";
+    the benchmarks measure the schedules it replaced (``benchmarks/block_schedules.py``)."""
+
+    fresh = True
+    every_block_published = True
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self.due_s = 0.0
+
+    def wait(self, now_s: float, wake: threading.Event, links: list[BoardLink]) -> None:
+        """Until the next block is due; a control changing (``wake``) ends the wait, so that it
+        is shown at once."""
+        if now_s >= self.due_s:  # the update that was due is made: the next one is due
+            self.due_s = max(self.due_s + self.interval_s, now_s - self.interval_s)
+        if self.due_s > now_s:
+            wake.wait(self.due_s - now_s)
+
+
 class RigController:
     """Boards in, live state out. ``start()`` connects and begins; ``stop()`` ends everything."""
 
@@ -690,24 +713,13 @@ class RigController:
         assert self.collector is not None
         collector = self.collector
         interval_s = 1.0 / self.settings.live_update_hz
-        last_publish = last_block = 0.0
-        block_s = self.settings.processing_block_s
-        due_s = 0.0  # by default a block per live update, due on a fixed grid (docs/benchmarks.md)
+        schedule = BlockSchedule(interval_s)
+        last_publish = 0.0
         load: LoadSnapshot | None = None
         pending = False
         while not self._stopping.is_set():
-            now = time.monotonic()
-            if block_s == 0:  # the benchmarks' baseline: a block for whatever arrived
-                readable(self.links, IDLE_PUBLISH_S)
-            else:
-                if block_s is not None:
-                    due_s = last_block + block_s
-                elif now >= due_s:  # the update that was due is made: the next one is due
-                    due_s = max(due_s + interval_s, now - interval_s)
-                if due_s > now:  # a control changing ends the wait: it is shown at once
-                    self._publish_now.wait(due_s - now)
-            last_block = time.monotonic()
-            self._read_boards(fresh=block_s is None)
+            schedule.wait(time.monotonic(), self._publish_now, self.links)
+            self._read_boards(fresh=schedule.fresh)
             self.board_calibrations.notice(self.links)  # a board new in its role: its calibration
             block = collector.take_block()
             if block is not None:
@@ -719,7 +731,7 @@ class RigController:
                     self._end_stale_alarms(time.monotonic())
             now = time.monotonic()
             urgent = self._publish_now.is_set()
-            every_block = pending and block_s is None  # the grid already keeps the rate
+            every_block = pending and schedule.every_block_published
             if urgent or every_block or now - last_publish >= (
                     interval_s if pending else IDLE_PUBLISH_S):
                 self._publish_now.clear()

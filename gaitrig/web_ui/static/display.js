@@ -7,7 +7,7 @@
  * when its rounded value changes, the band state when it changes. The band state (colour, word,
  * stripes) is judged on the displayed value, so the cue always agrees with the bar as drawn.
  *
- * Hooks for tests (see tests/test_browser_pages.py):
+ * Hooks for tests (see tests/browser/test_browser_pages.py):
  *   #display[data-connection]       connecting | live | reconnecting | stale | no-signal
  *   #display[data-seq]              seq of the newest message applied to the page
  *   #left-leg / #right-leg          data-value-pct-bw     last received % body weight ("" if null)

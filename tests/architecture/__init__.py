@@ -1,0 +1,1 @@
+"""The dependency rule and what the package ships."""

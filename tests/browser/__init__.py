@@ -1,0 +1,1 @@
+"""Real Chromium through Playwright, the whole way a therapist or patient goes."""

@@ -1,0 +1,1 @@
+"""Hardware in the loop: the firmware built with avr-gcc and run in simavr."""

@@ -1,0 +1,1 @@
+"""Pure code on its own: numerics, protocol, models; no server, database or port."""
