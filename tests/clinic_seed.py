@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gaitrig.db import clinic, recordings, sessions, trials
@@ -187,3 +188,20 @@ def seed_through(client: Any, weeks: int = 4) -> tuple[int, list[int], list[Seed
     """:func:`seed_patient_history` in the database of a running app's TestClient."""
     with client.app.state.records.sessions() as session:
         return seed_patient_history(session, weeks=weeks)
+
+
+# -- small queries the tests check with (the product has no use for them) ----------------------
+
+
+def chunk_count(session: Session, trial_id: int) -> int:
+    """How many raw recording chunks the trial has stored."""
+    return int(session.scalar(select(func.count(m.RecordingChunk.id))
+                              .where(m.RecordingChunk.trial_id == trial_id)) or 0)
+
+
+def add_alarm(session: Session, trial_id: int, at_s: float, kind: str, message: str,
+              value: float | None = None) -> None:
+    """An alarm row, as the recorder stores one at a trial's stop."""
+    session.add(m.Alarm(trial_id=trial_id, at_s=at_s, kind=kind, message=message, value=value,
+                        created_at=datetime.now(UTC)))
+    session.commit()

@@ -69,11 +69,6 @@ def update_patient(session: Session, patient_id: int, **fields: Any) -> v.Patien
     return v.PatientOut.of(row)
 
 
-def get_patient(session: Session, patient_id: int) -> v.PatientOut | None:
-    row = session.get(m.Patient, patient_id)
-    return None if row is None else v.PatientOut.of(row)
-
-
 def _search(statement: Select[Any], query: str) -> Select[Any]:
     words = query.split()
     for word in words:
@@ -130,18 +125,6 @@ def add_component(session: Session, patient_id: int, kind: str, description: str
     session.add(row)
     session.commit()
     return v.ComponentOut.of(row)
-
-
-def components_in_use(session: Session, patient_id: int, on: date) -> list[v.ComponentOut]:
-    """The components fitted on or before ``on`` and not removed by then."""
-    rows = session.scalars(
-        select(m.ProsthesisComponent)
-        .where(m.ProsthesisComponent.patient_id == patient_id,
-               m.ProsthesisComponent.fitted_on <= on,
-               or_(m.ProsthesisComponent.removed_on.is_(None),
-                   m.ProsthesisComponent.removed_on > on))
-        .order_by(m.ProsthesisComponent.kind, m.ProsthesisComponent.fitted_on))
-    return [v.ComponentOut.of(row) for row in rows]
 
 
 # -- notes --------------------------------------------------------------------------------------

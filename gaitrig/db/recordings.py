@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from gaitrig.db import clinic, codec
@@ -164,11 +164,6 @@ def load_results(session: Session, trial_id: int, start_s: float | None = None,
                    {name: np.concatenate([c[name] for c in chunks]) for name in names})
 
 
-def chunk_count(session: Session, trial_id: int) -> int:
-    return int(session.scalar(select(func.count(m.RecordingChunk.id))
-                              .where(m.RecordingChunk.trial_id == trial_id)) or 0)
-
-
 def store_analysis(session: Session, trial_id: int, metric: Mapping[str, Any],
                    steps: Iterable[Mapping[str, Any]]) -> None:
     """Replace the trial's metrics row (``metric``: the columns of :class:`TrialMetric` but
@@ -186,13 +181,6 @@ def store_analysis(session: Session, trial_id: int, metric: Mapping[str, Any],
 def step_rows(session: Session, trial_id: int) -> list[m.StepEvent]:
     return list(session.scalars(select(m.StepEvent).where(m.StepEvent.trial_id == trial_id)
                                 .order_by(m.StepEvent.step_index)))
-
-
-def add_alarm(session: Session, trial_id: int, at_s: float, kind: str, message: str,
-              value: float | None = None) -> None:
-    session.add(m.Alarm(trial_id=trial_id, at_s=at_s, kind=kind, message=message, value=value,
-                        created_at=clinic.now()))
-    session.commit()
 
 
 def set_recording_status(session: Session, trial_id: int, status: str) -> None:

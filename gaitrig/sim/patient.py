@@ -62,6 +62,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from gaitrig.processing.layouts import load_insole_layout
 from gaitrig.processing.units import STANDARD_GRAVITY
 
 FloatArray = npt.NDArray[np.float64]
@@ -74,29 +75,13 @@ SIDES = ("left", "right")
 HEEL_STRIKE = "heel_strike"
 TOE_OFF = "toe_off"
 
-#: Stand-in sensor positions (right foot, mm) with the geometry of the EU 42 insoles in
-#: ``gaitrig/processing/layouts/insole_8.json``; for tests and scripts that run without the layout
-#: files.
-GENERIC_INSOLE_8_MM = np.array([
-    [-12.0, 0.0], [12.0, 0.0], [28.0, 82.0], [-32.0, 160.0],
-    [2.0, 150.0], [34.0, 134.0], [-28.0, 212.0], [5.0, 201.0],
-])
-#: Same for the 16-sensor insole (``gaitrig/processing/layouts/insole_16.json``).
-GENERIC_INSOLE_16_MM = np.array([
-    [-13.0, -8.0], [13.0, -8.0], [-14.0, 17.0], [14.0, 17.0],
-    [-18.0, 77.0], [27.0, 62.0], [33.0, 102.0], [-33.0, 160.0],
-    [-14.0, 157.0], [2.0, 150.0], [18.0, 143.0], [34.0, 134.0],
-    [-28.0, 212.0], [-6.0, 207.0], [8.0, 199.0], [20.0, 189.0],
-])
-
-
 def generic_insole_positions_mm(sensor_count: int = 8) -> dict[str, FloatArray]:
-    """Stand-in sensor positions for both feet (mm, insole frame; left = right mirrored in x)."""
+    """Sensor positions for both feet (mm, insole frame) of the rig's packaged insole layout
+    (``gaitrig.processing.layouts``, size EU 42): the same geometry the rig computes with."""
     if sensor_count not in (8, 16):
         raise ValueError(f"an insole has 8 or 16 sensors, not {sensor_count}")
-    right = (GENERIC_INSOLE_8_MM if sensor_count == 8 else GENERIC_INSOLE_16_MM).copy()
-    left = right * np.array([-1.0, 1.0])
-    return {"left": left, "right": right}
+    return {side: load_insole_layout(sensor_count, 42, side).positions_mm.copy()
+            for side in ("left", "right")}
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gaitrig.db import clinic, codec, recordings, schema, sessions, trials
+from gaitrig.db import clinic, codec, recordings, schema, sessions, trials, views
 from gaitrig.db import models as m
 from gaitrig.db.engine import make_engine, session_factory
 from gaitrig.db.progress import progress_series
+from tests import clinic_seed
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def populate_patient(db: Session, identifier: str, name: str) -> dict[str, int]:
     recordings.write_chunks(db, [recordings.raw_chunk_row(trial.id, "bars", 0, frames)],
                             [recordings.result_chunk_row(trial.id, 0, result)])
     recordings.store_analysis(db, trial.id, analysis_row(3), [step_row(0), step_row(1)])
-    recordings.add_alarm(db, trial.id, 1.5, "safety_limit", "over the limit", 91.0)
+    clinic_seed.add_alarm(db, trial.id, 1.5, "safety_limit", "over the limit", 91.0)
     clinic.add_note(db, patient.id, "patient", "sore", pain_score=3, trial_id=trial.id)
     return {"patient": patient.id, "session": visit.id, "trial": trial.id}
 
@@ -83,7 +84,7 @@ def test_patients_are_found_by_any_word_of_name_or_identifier(db: Session) -> No
     page = clinic.find_patients(db, limit=2)
     assert page.total == 3 and [p.name for p in page.items] == ["Anna Berg", "Bruno Alt"]
     assert clinic.find_patients(db, limit=2, offset=2).items[0].name == "Carla Berg"
-    got = clinic.get_patient(db, anna.id)
+    got = views.PatientOut.of(db.get(m.Patient, anna.id))
     assert got is not None and got.date_of_birth == date(1960, 3, 4)
     assert got.created_at.tzinfo is not None
     updated = clinic.update_patient(db, anna.id, amputation_side="right", notes=None)
@@ -132,24 +133,6 @@ def test_body_mass_history_and_current_mass(db: Session) -> None:
     with pytest.raises(IntegrityError):
         clinic.add_body_mass(db, anna.id, date(2026, 1, 1), -3.0)
     db.rollback()
-
-
-def test_components_in_use_on_a_date(db: Session) -> None:
-    anna = clinic.add_patient(db, "A", "Anna")
-    clinic.add_component(db, anna.id, "foot", "SACH foot", date(2026, 1, 10),
-                         removed_on=date(2026, 6, 1))
-    clinic.add_component(db, anna.id, "foot", "Carbon foot", date(2026, 6, 1))
-    clinic.add_component(db, anna.id, "socket", "Check socket", date(2026, 1, 10))
-    clinic.add_component(db, anna.id, "liner", "Gel liner", date(2026, 12, 24))
-
-    def in_use(day: date) -> list[str]:
-        return [c.description for c in clinic.components_in_use(db, anna.id, day)]
-
-    assert in_use(date(2026, 1, 9)) == []
-    assert in_use(date(2026, 1, 10)) == ["SACH foot", "Check socket"]
-    assert in_use(date(2026, 5, 31)) == ["SACH foot", "Check socket"]
-    assert in_use(date(2026, 6, 1)) == ["Carbon foot", "Check socket"]  # removed that day
-    assert in_use(date(2026, 12, 24)) == ["Carbon foot", "Gel liner", "Check socket"]
 
 
 # -- sessions and notes -------------------------------------------------------------------------
@@ -293,7 +276,7 @@ def test_chunks_read_back_in_order_per_board(db: Session) -> None:
     expected = recordings.Frames.concatenate(parts, 8)
     for name in ("host_time_s", "seq", "device_time_us", "counts"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(expected, name))
-    assert recordings.chunk_count(db, trial.id) == 3
+    assert clinic_seed.chunk_count(db, trial.id) == 3
     with pytest.raises(ValueError, match="at least one frame"):
         recordings.raw_chunk_row(trial.id, "bars", 9, recordings.Frames.concatenate([], 4))
 
@@ -401,5 +384,5 @@ def test_erasing_a_patient_removes_all_their_rows_and_recordings(db: Session) ->
     assert trials.get_trial(db, loose.id) is not None
     bruno_trial = trials.get_trial(db, bruno["trial"])
     assert bruno_trial is not None and bruno_trial.recorded_frames == {"bars": 3}
-    assert clinic.get_patient(db, bruno["patient"]) is not None
+    assert db.get(m.Patient, bruno["patient"]) is not None
     assert not clinic.delete_patient(db, anna["patient"])  # nothing left to erase

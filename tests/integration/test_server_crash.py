@@ -189,6 +189,7 @@ def test_the_recorder_writes_what_the_loop_holds_when_no_new_block_comes(
     the writer takes it itself after ``flush_s``: a kill then loses no more than that."""
     from gaitrig.db import recordings, trials
     from gaitrig.rig.recording.recorder import TrialRecorder
+    from tests import clinic_seed
     from tests.integration.test_recorder_faults import fake_block
 
     records = Records.open(f"sqlite:///{tmp_path / 'idle.sqlite3'}")
@@ -203,7 +204,7 @@ def test_the_recorder_writes_what_the_loop_holds_when_no_new_block_comes(
         while stored < 50 and time.monotonic() < deadline:
             time.sleep(0.1)
             with records.sessions() as session:
-                stored = recordings.chunk_count(session, trial_id) and len(
+                stored = clinic_seed.chunk_count(session, trial_id) and len(
                     recordings.load_frames(session, trial_id)["insole_left"])
         assert stored == 50  # written although neither a new block nor finish() came
         assert not recorder.done.is_set()
