@@ -182,3 +182,34 @@ def test_rig_export_writes_the_same_files(clinic_client: TestClient, database_ur
     assert "Maria Lopez" in pdf_text(report.read_bytes())[1]
     assert main(["export", "steps", "999", "-o", str(tmp_path / "none.csv")]) == 1
     assert "no trial 999" in capsys.readouterr().err
+
+
+def test_reports_print_names_and_notes_as_typed_never_as_markup(clinic_client: TestClient) -> None:
+    """ReportLab reads a paragraph as markup: a note ``see <b>bold`` made the report answer 500,
+    ``<img src=...>`` embedded any image the server can read, a link could be planted (issue 15,
+    part 3). Names, notes, footwear and components are printed exactly as typed."""
+    patient_id, session_ids, _ = seeded(clinic_client)
+    hostile = {"name": "Ana <b>Rao & Co", "note": 'see <b>bold <img src="/etc/hostname"/>',
+               "link": '<a href="javascript:alert(1)">click</a>', "component": "<font size=90>"}
+    answer = clinic_client.patch(f"/api/patients/{patient_id}", json={"name": hostile["name"]})
+    assert answer.status_code == 200, answer.text
+    for text in (hostile["note"], hostile["link"]):
+        answer = clinic_client.post(f"/api/patients/{patient_id}/notes",
+                                    json={"text": text, "session_id": session_ids[1]})
+        assert answer.status_code == 201, answer.text
+    answer = clinic_client.post(f"/api/patients/{patient_id}/components",
+                                json={"kind": "foot", "description": hostile["component"],
+                                      "fitted_on": "2026-01-10"})
+    assert answer.status_code == 201, answer.text
+    for path in (f"/api/sessions/{session_ids[1]}/report.pdf",
+                 f"/api/patients/{patient_id}/report.pdf"):
+        answer = clinic_client.get(path)
+        assert answer.status_code == 200, (path, answer.text[:300])
+        reader = PdfReader(io.BytesIO(answer.content))
+        flat = " ".join(" ".join(page.extract_text() or "" for page in reader.pages).split())
+        assert "Ana <b>Rao & Co" in flat
+        if "sessions" in path:
+            assert "see <b>bold" in flat and "javascript:alert(1)" in flat  # shown, as text
+        else:
+            assert "<font size=90>" in flat
+        assert all("/Annots" not in page for page in reader.pages)  # no link planted

@@ -3,7 +3,9 @@ under each foot over time, the notes) and one per patient (progress across sessi
 metric comes with its plain-language explanation (:mod:`gaitrig.rig.clinic.metric_guide`).
 
 Laid out with ReportLab; charts drawn with matplotlib's Figure (no pyplot, no display) as PNG
-images.
+images. ReportLab reads a Paragraph's text as markup (bold, images, links): everything in a
+report that is not ours (names, notes, footwear, components, the rig's name) goes in escaped
+(:func:`_plain`), so a note such as ``see <b>bold`` or ``<img src="/etc/...">`` prints as typed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from xml.sax.saxutils import escape
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -81,12 +84,18 @@ def _table(rows: list[list[str]], widths: Sequence[float] | None = None) -> Tabl
     return table
 
 
+def _plain(text: object) -> str:
+    """``text`` as ReportLab Paragraph markup that shows exactly it (``<``, ``>``, ``&``)."""
+    return escape(str(text))
+
+
 def _patient_lines(patient: PatientOut) -> list[Flowable]:
     side = patient.amputation_side or "–"
     level = (patient.amputation_level or "–").replace("_", " ")
     born = "–" if patient.date_of_birth is None else patient.date_of_birth.isoformat()
-    return [Paragraph(f"<b>Patient:</b> {patient.name} ({patient.identifier}), born {born}; "
-                      f"amputation: {side}, {level}", STYLES["Normal"])]
+    return [Paragraph(f"<b>Patient:</b> {_plain(patient.name)} ({_plain(patient.identifier)}), "
+                      f"born {born}; amputation: {_plain(side)}, {_plain(level)}",
+                      STYLES["Normal"])]
 
 
 def _guide() -> list[Flowable]:
@@ -105,7 +114,8 @@ def _notes(notes: Sequence[NoteOut]) -> list[Flowable]:
     for note in notes:
         rows.append([_when(note.created_at), note.author_role,
                      "–" if note.pain_score is None else str(note.pain_score),
-                     note.pain_location or "", Paragraph(note.text or "", STYLES["BodyText"])])
+                     note.pain_location or "",
+                     Paragraph(_plain(note.text or ""), STYLES["BodyText"])])
     return [*parts, _table(rows, [32, 20, 18, 28, 72])]
 
 
@@ -130,7 +140,7 @@ def _trial_rows(trials: Sequence[TrialSummary]) -> list[list[str]]:
     for trial in trials:
         metric = trial.metrics
         rows.append([str(trial.id), EXERCISE_LABELS.get(trial.exercise, trial.exercise),
-                     Paragraph(trial.footwear or "not recorded", STYLES["BodyText"]),
+                     Paragraph(_plain(trial.footwear or "not recorded"), STYLES["BodyText"]),
                      "–" if metric is None or trial.exercise not in STEPPING
                      else str(metric.step_count),
                      *[_number(trial_value(trial, g.key), g.digits) for g in TRIAL_METRICS],
@@ -220,12 +230,12 @@ def session_report(history: ClinicHistory, session_id: int) -> bytes:
     """The session's PDF: patient, trials with metrics, load curves, notes, explanations."""
     detail = history.session_detail(session_id)
     title = f"Gait training session {_when(detail.session.started_at)}"
-    clinician = "–" if detail.clinician is None else detail.clinician.name
+    clinician = "–" if detail.clinician is None else _plain(detail.clinician.name)
     story: list[Flowable] = [
         Paragraph(title, STYLES["Title"]), *_patient_lines(detail.patient),
-        Paragraph(f"<b>Therapist:</b> {clinician}; <b>rig:</b> {detail.session.rig_id}; "
+        Paragraph(f"<b>Therapist:</b> {clinician}; <b>rig:</b> {_plain(detail.session.rig_id)}; "
                   f"<b>ended:</b> {_when(detail.session.ended_at)}", STYLES["Normal"]),
-        Paragraph(detail.session.notes or "", STYLES["Normal"]),
+        Paragraph(_plain(detail.session.notes or ""), STYLES["Normal"]),
         Paragraph("Trials", STYLES["Heading2"]),
         _table(_wrap_headers(_trial_rows(detail.trials))),
         Spacer(1, 4 * mm),
@@ -311,11 +321,12 @@ def patient_report(history: ClinicHistory, patient_id: int) -> bytes:
     title = f"Gait training progress: {patient.name}"
     components = [c for c in detail.components if c.removed_on is None]
     story: list[Flowable] = [
-        Paragraph(title, STYLES["Title"]), *_patient_lines(patient),
+        Paragraph(_plain(title), STYLES["Title"]), *_patient_lines(patient),
         Paragraph(f"<b>Body mass:</b> {_number(detail.current_body_mass_kg)} kg; "
                   f"<b>sessions:</b> {len(detail.sessions)}", STYLES["Normal"]),
         Paragraph("<b>Prosthesis:</b> " + ("; ".join(
-            f"{c.kind} {c.description} (since {c.fitted_on})" for c in components) or "–"),
+            f"{_plain(c.kind)} {_plain(c.description)} (since {c.fitted_on})"
+            for c in components) or "–"),
             STYLES["Normal"]),
         Paragraph("Progress across sessions", STYLES["Heading2"]),
     ]
