@@ -5,6 +5,7 @@ screen without a login; logging out ends the session."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -63,3 +64,26 @@ def test_login_console_display_link_and_logout(server_factory: Any, chromium_bro
         context.close()
         display_context.close()
     assert errors == []
+
+
+@pytest.mark.parametrize("next_path", ["/%09/example.org/", "/%0A/example.org", "/%5C/example.org",
+                                       "//example.org", "https://example.org/", "/ /example.org",
+                                       "javascript:alert(1)"])
+def test_after_the_login_the_console_never_leaves_for_another_site(
+        live_server: str, chromium_browser: Any, next_path: str) -> None:
+    """``/login?next=/%09/host`` went off-site: the browser drops the tab and reads ``//host``
+    (issue 15, part 5). Whatever ``next`` says, a login lands on this server."""
+    context = chromium_browser.new_context()
+    try:
+        page = context.new_page()
+        page.route("**/*", lambda route: route.abort()
+                   if urlsplit(route.request.url).hostname == "example.org" else route.continue_())
+        page.goto(f"{live_server}/login?next={next_path}")
+        page.fill("#username", rig_api.USERNAME)
+        page.fill("#password", rig_api.PASSWORD)
+        page.click("#login-button")
+        page.wait_for_url(lambda url: "/login" not in url, timeout=10_000)
+        assert page.url.startswith(live_server + "/"), page.url
+        assert urlsplit(page.url).hostname == "127.0.0.1", page.url
+    finally:
+        context.close()

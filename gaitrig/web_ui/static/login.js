@@ -10,10 +10,22 @@
   var error = document.getElementById("login-error");
   var button = document.getElementById("login-button");
 
-  /** Where to go after the login: a local path, never another site (//host, scheme:). */
+  /**
+   * Where to go after the login: a path on this server, never another site. The browser's URL
+   * parser drops tabs and newlines and reads a backslash as a slash, so "/\t/host" would leave
+   * for //host: anything with a control character, a space or a backslash is refused, and what
+   * is left must resolve to this page's own origin.
+   */
   function nextPath() {
     var next = new URLSearchParams(window.location.search).get("next") || "";
-    return /^\/(?![\/\\])/.test(next) ? next : "/console";
+    if (!/^\/(?![\/\\])/.test(next) || /[\u0000-\u0020\u007f\\]/.test(next)) {
+      return "/console";
+    }
+    var target = new URL(next, window.location.origin);
+    if (target.origin !== window.location.origin) {
+      return "/console";
+    }
+    return target.pathname + target.search + target.hash;
   }
 
   form.addEventListener("submit", function (event) {
