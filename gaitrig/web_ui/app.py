@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from gaitrig.rig.access.accounts import Accounts, Clock, utc_now
 from gaitrig.rig.access.audit import AuditLog
@@ -19,6 +20,7 @@ from gaitrig.rig.live.board_source import BoardSource
 from gaitrig.rig.live.controller import RigController
 from gaitrig.rig.records import Records
 from gaitrig.rig.settings import Settings
+from gaitrig.web_ui.api_input import validation_refused
 from gaitrig.web_ui.auth import (
     AuthServices,
     LoginRequiredError,
@@ -100,6 +102,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now,
         app.include_router(module.router)
     include_clinic_records(app)
     app.add_exception_handler(LoginRequiredError, login_redirect)
+    app.add_exception_handler(RequestValidationError, validation_refused)
     app.add_middleware(NoStoreMiddleware)
     check_every_route_declares(app)
     return app
