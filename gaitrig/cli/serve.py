@@ -79,7 +79,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     sys.setswitchinterval(settings.gil_switch_interval_s)  # how long a thread keeps the GIL
     app = create_app(settings, source=board_source(settings))
     uvicorn.run(app, host=settings.host, port=settings.port,
-                log_level="warning", **websocket_options(settings.live_compression),
+                log_level="warning", server_header=False,
+                **websocket_options(settings.live_compression),
                 ssl_keyfile=settings.tls_keyfile,
                 ssl_certfile=settings.tls_certfile)
     return 0

@@ -4,15 +4,17 @@ rigs' display links. No policy here: hashing, lockout and tokens are
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gaitrig.db import clinic
 from gaitrig.db import models as m
+from gaitrig.db.types import UtcDateTime
 
 #: What :func:`update_account` may set.
 ACCOUNT_FIELDS = ("password_hash", "active", "failed_logins", "locked_until")
@@ -70,6 +72,30 @@ def find_account(session: Session, username: str) -> AccountRow | None:
 def account_by_id(session: Session, clinician_id: int) -> AccountRow | None:
     row = session.get(m.Clinician, clinician_id)
     return None if row is None or row.password_hash is None else AccountRow.of(row)
+
+
+def claim_login_attempt(session: Session, username: str, now: datetime,
+                        waits_until: Mapping[int, datetime]) -> int | None:
+    """Count one more login attempt of ``username`` as a failure before its password is
+    checked, in one UPDATE (atomic on SQLite and PostgreSQL: parallel attempts each get their
+    own count), unless the account is waiting (``locked_until`` after ``now``). The account
+    then waits until ``waits_until[count]`` (counts above the highest key: the highest key's),
+    so a burst of attempts cannot all be checked before the first failure is stored. Returns
+    the new count, or None when the account waits (or has no login)."""
+    count = m.Clinician.failed_logins + 1
+    top = max(waits_until)
+    whens = [(count >= top, literal(waits_until[top], UtcDateTime()))]
+    whens += [(count == failures, literal(until, UtcDateTime()))
+              for failures, until in sorted(waits_until.items(), reverse=True) if failures != top]
+    statement = (
+        update(m.Clinician)
+        .where(m.Clinician.username == username, m.Clinician.password_hash.is_not(None),
+               or_(m.Clinician.locked_until.is_(None), m.Clinician.locked_until <= now))
+        .values(failed_logins=count, locked_until=case(*whens, else_=None))
+        .returning(m.Clinician.failed_logins))
+    claimed = session.execute(statement).scalar()
+    session.commit()
+    return None if claimed is None else int(claimed)
 
 
 def update_account(session: Session, username: str, **fields: object) -> bool:

@@ -102,7 +102,7 @@ def start_server(tmp_path: Path, uvicorn_options: dict[str, Any] | None = None,
     values: dict[str, Any] = {"data_dir": tmp_path, "simulate": True, "port": port}
     values.update(overrides)
     settings = Settings(**values)
-    options: dict[str, Any] = {"log_level": "warning", "lifespan": "on",
+    options: dict[str, Any] = {"log_level": "warning", "lifespan": "on", "server_header": False,
                                **websocket_options(settings.live_compression),
                                **(uvicorn_options or {})}
     app = create_app(settings, source=board_source(settings))

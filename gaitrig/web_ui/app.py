@@ -30,6 +30,7 @@ from gaitrig.web_ui.auth import (
     login_redirect,
 )
 from gaitrig.web_ui.clinic_api import include_clinic_records
+from gaitrig.web_ui.headers import SecurityHeadersMiddleware
 from gaitrig.web_ui.live import route as live
 from gaitrig.web_ui.live.hub import LiveHub
 from gaitrig.web_ui.routers import (
@@ -104,5 +105,6 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now,
     app.add_exception_handler(LoginRequiredError, login_redirect)
     app.add_exception_handler(RequestValidationError, validation_refused)
     app.add_middleware(NoStoreMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     check_every_route_declares(app)
     return app

@@ -87,3 +87,50 @@ def test_after_the_login_the_console_never_leaves_for_another_site(
         assert urlsplit(page.url).hostname == "127.0.0.1", page.url
     finally:
         context.close()
+
+
+def test_pages_carry_a_policy_that_blocks_framing_and_inline_script(
+        live_server: str, chromium_browser: Any) -> None:
+    """Issue 15, part 5: a page on another port framed a working, logged-in console. Every
+    answer now carries a Content-Security-Policy (no inline script, frame-ancestors 'none'),
+    nosniff and no-referrer, and no server banner; the pages run under it without a single
+    violation."""
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900},
+                                           bypass_csp=False)
+    violations: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("console", lambda message: violations.append(message.text)
+                if "Content Security Policy" in message.text else None)
+        page.goto(f"{live_server}/login?next=/console")
+        page.fill("#username", rig_api.USERNAME)
+        page.fill("#password", rig_api.PASSWORD)
+        page.click("#login-button")
+        page.wait_for_url("**/console")
+        page.wait_for_selector('#console[data-connection="live"]', timeout=20_000)
+        for path in ("/console", "/history", "/api/rig", "/static/console.js"):
+            answer = page.request.get(live_server + path)
+            assert answer.status == 200, path
+            headers = answer.headers
+            policy = headers.get("content-security-policy", "")
+            assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy, path
+            assert "unsafe-inline" not in policy.split("script-src", 1)[1].split(";")[0], path
+            assert headers.get("x-content-type-options") == "nosniff", path
+            assert headers.get("referrer-policy") == "no-referrer", path
+            assert "server" not in headers, (path, headers.get("server"))
+        page.goto(f"{live_server}/history")
+        page.wait_for_load_state("networkidle")
+        display = context.new_page()  # the patient's screen, with its link
+        display.on("console", lambda message: violations.append(message.text)
+                   if "Content Security Policy" in message.text else None)
+        display.goto(rig_api.display_url(live_server))
+        display.wait_for_selector('#display[data-connection="live"]', timeout=20_000)
+        assert violations == [], violations
+        # A page of another origin that frames the console gets nothing in its frame.
+        attacker = context.new_page()
+        attacker.set_content(f'<iframe id="f" src="{live_server}/console"></iframe>')
+        attacker.wait_for_timeout(1500)
+        framed = [f for f in attacker.frames if f.url.startswith(live_server)]
+        assert all(f.query_selector("body *") is None for f in framed), [f.url for f in framed]
+    finally:
+        context.close()

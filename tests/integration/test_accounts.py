@@ -3,6 +3,7 @@ after wrong passwords (on an injected clock, no sleeps), disabled accounts, new 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -161,3 +162,54 @@ def test_a_session_ends_after_two_idle_hours_and_twelve_hours_after_login(
         assert client.get("/api/session").status_code == 200
     clock.advance(3600 + 60)  # twelve hours after login
     assert client.get("/api/session").status_code == 401
+
+
+def _burst(accounts: Accounts, passwords: list[str]) -> list[str]:
+    """Every password tried at once, from threads of their own (a script's parallel requests);
+    what each attempt got: ``ok``, ``wrong`` or ``wait``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gaitrig.rig.access.accounts import LoginRefusedError
+
+    start = threading.Barrier(len(passwords))
+
+    def one(password: str) -> str:
+        start.wait()
+        try:
+            accounts.login(USER, password)
+        except LoginRefusedError as refused:
+            return "wait" if refused.retry_after_s else "wrong"
+        return "ok"
+
+    with ThreadPoolExecutor(len(passwords)) as pool:
+        return list(pool.map(one, passwords))
+
+
+def test_a_burst_of_wrong_passwords_is_counted_whole(app_client: tuple[TestClient, Accounts]
+                                                     ) -> None:
+    """16 wrong passwords at once were all checked and the stored count ended at 2 (issue 15,
+    part 2): each attempt is counted before its password is checked, in one atomic UPDATE, so
+    only as many are checked as the policy lets through, and the count is theirs."""
+    _, accounts = app_client
+    answers = _burst(accounts, [f"wrong password {i}" for i in range(16)])
+    checked = answers.count("wrong")
+    assert checked == 2 and answers.count("wait") == 14, answers  # the 2nd failure waits 1 s
+    account = accounts.find(USER)
+    assert account is not None and account.failed_logins == checked
+    assert account.locked_until is not None
+
+
+def test_a_burst_with_the_right_password_does_not_get_through_a_wait(
+        app_client: tuple[TestClient, Accounts], clock: FakeClock) -> None:
+    client, accounts = app_client
+    for _ in range(4):  # 4 failures: the account waits 4 s
+        assert attempt(client, "not it at all").status_code == 401
+        clock.advance(60)
+    assert attempt(client, "not it at all").status_code == 401  # the 5th: locked 5 minutes
+    answers = _burst(accounts, [*(f"guess {i}" for i in range(15)), PASSWORD])
+    assert answers == ["wait"] * 16, answers  # the right one too: nothing is checked
+    clock.advance(LOCKOUT.total_seconds() + 1)
+    answers = _burst(accounts, [*(f"guess {i}" for i in range(7)), PASSWORD])
+    # the first of them is checked (right or not) and locks the account again for the rest
+    assert answers.count("ok") + answers.count("wrong") == 1 and answers.count("wait") == 7, (
+        answers)

@@ -130,19 +130,21 @@ class Accounts:
         if account is None:
             _verify(_UNKNOWN_USER_HASH, password)
             raise LoginRefusedError("wrong user name or password")
-        if account.locked_until is not None and now < account.locked_until:
-            wait_s = max(1, int((account.locked_until - now).total_seconds() + 0.999))
-            raise LoginRefusedError(f"too many wrong passwords: try again in {wait_s} s", wait_s)
+        # The attempt is counted as a failure (and the wait it would start stored) before the
+        # password is checked, in one atomic UPDATE: parallel attempts cannot all be checked
+        # against a count none of them has raised yet (16 at once were; the count ended at 2).
+        waits = {failures: now + wait_after(failures) for failures in range(2, MAX_FAILURES + 1)}
         with self.records.sessions() as session:
-            if not _verify(account.password_hash, password):
-                failures = account.failed_logins + 1
-                wait = wait_after(failures)
-                db_accounts.update_account(session, username, failed_logins=failures,
-                                           locked_until=now + wait if wait else None)
-                raise LoginRefusedError("wrong user name or password")
-            if account.failed_logins or account.locked_until is not None:
-                db_accounts.update_account(session, username, failed_logins=0,
-                                           locked_until=None)
+            claimed = db_accounts.claim_login_attempt(session, username, now, waits)
+        if claimed is None:
+            waiting = self.find(username)
+            until = None if waiting is None else waiting.locked_until
+            wait_s = 1 if until is None else max(1, int((until - now).total_seconds() + 0.999))
+            raise LoginRefusedError(f"too many wrong passwords: try again in {wait_s} s", wait_s)
+        if not _verify(account.password_hash, password):
+            raise LoginRefusedError("wrong user name or password")
+        with self.records.sessions() as session:  # the right password: the count starts again
+            db_accounts.update_account(session, username, failed_logins=0, locked_until=None)
         if not account.active:
             raise LoginRefusedError("this account is disabled: ask an administrator")
         return account
