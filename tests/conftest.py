@@ -16,17 +16,10 @@ from gaitrig.testing.server import (
     ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
-    IN_CI,
-    ROOT,
     LiveServer,
-    free_port,
     require_tool,
-    run_async,
     start_server,
 )
-
-__all__ = ["ARTIFACTS", "CHROMIUM", "CHROMIUM_ARGS", "IN_CI", "ROOT", "LiveServer", "free_port",
-           "require_tool", "run_async", "start_server"]
 
 
 @pytest.fixture
